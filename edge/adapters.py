@@ -1,0 +1,88 @@
+"""Adapters: one per model family, turning frames into model inputs and raw outputs into
+`Detections`. Everything downstream of an adapter is model-agnostic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from edge.errors import OfficeScoreError
+from edge.modelcard import ModelCard
+from edge.postprocess import decode_yolox, grid_points, letterbox_into, nms_per_class, scale_boxes
+from edge.types import Detections
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A frame turned into model inputs, with what decoding needs to map back."""
+
+    inputs: dict[str, np.ndarray]
+    scale: float
+    frame_hw: tuple[int, int]
+
+
+class Adapter(Protocol):
+    def prepare(self, frame: np.ndarray) -> Prepared: ...
+
+    def decode(self, outputs: list[np.ndarray], prepared: Prepared, conf: float) -> Detections: ...
+
+
+class YoloxAdapter:
+    """YOLOX-style anchor-free heads: letterboxed BGR 0–255 input, [1, A, 5 + classes] output."""
+
+    def __init__(self, card: ModelCard) -> None:
+        spec, decode = card.settings.get("input", {}), card.settings.get("decode", {})
+        try:
+            self.input_name = str(spec["name"])
+            height, width = int(spec["height"]), int(spec["width"])
+            self.pad_value = int(spec.get("pad_value", 114))
+            strides = [int(s) for s in decode["strides"]]
+            self.nms_iou = float(decode.get("nms_iou", 0.45))
+        except (KeyError, TypeError, ValueError) as error:
+            raise OfficeScoreError(
+                f"model card {card.name}: bad [input]/[decode]: {error}"
+            ) from None
+        self.card = card
+        self.offsets, self.strides = grid_points(height, width, strides)
+        self._canvas = np.empty((height, width, 3), np.uint8)
+        self._tensor = np.empty((1, 3, height, width), np.float32)
+
+    def prepare(self, frame: np.ndarray) -> Prepared:
+        scale = letterbox_into(frame, self._canvas, self.pad_value)
+        np.copyto(self._tensor[0], self._canvas.transpose(2, 0, 1))
+        return Prepared({self.input_name: self._tensor}, scale, frame.shape[:2])
+
+    def decode(self, outputs: list[np.ndarray], prepared: Prepared, conf: float) -> Detections:
+        raw = outputs[0].reshape(-1, outputs[0].shape[-1])
+        if raw.shape != (len(self.offsets), 5 + len(self.card.labels)):
+            raise OfficeScoreError(
+                f"model output {outputs[0].shape} does not fit card {self.card.name} "
+                f"({len(self.offsets)} points × {5 + len(self.card.labels)} values)"
+            )
+        boxes, scores, class_index = decode_yolox(raw, self.offsets, self.strides, conf)
+        keep = nms_per_class(boxes, scores, class_index, self.nms_iou)
+        labels = np.asarray(self.card.labels)
+        return Detections(
+            xyxy=scale_boxes(boxes[keep], prepared.scale, prepared.frame_hw),
+            confidence=scores[keep],
+            class_id=self.card.canonical_of_label[class_index[keep]],
+            label=labels[class_index[keep]],
+        )
+
+
+ADAPTERS: dict[str, type] = {"yolox": YoloxAdapter}
+
+
+def make_adapter(card: ModelCard) -> Adapter:
+    try:
+        factory = ADAPTERS[card.adapter]
+    except KeyError:
+        known = ", ".join(sorted(ADAPTERS))
+        raise OfficeScoreError(
+            f"model card {card.name} asks for adapter {card.adapter!r}; known: {known}"
+        ) from None
+    adapter: Adapter = factory(card)
+    return adapter

@@ -1,0 +1,115 @@
+"""Model cards: what an ONNX detector outputs and how its labels map to canonical names.
+
+A card is TOML. It is found, in order: the path the user names, a `.toml` beside the
+`.onnx`, or the ONNX metadata key `officescore.card` (written by `officescore export`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tomllib
+
+from edge.errors import OfficeScoreError
+from edge.vocabulary import CANONICAL_ID, CANONICAL_NAMES, OTHER_ID
+
+CARD_METADATA_KEY = "officescore.card"
+BUNDLED_MODEL = "yolox_nano"
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    name: str
+    adapter: str
+    labels: tuple[str, ...]
+    canonical_of_label: np.ndarray
+    model_path: Path
+    sha256: str | None = None
+    rubric_path: Path | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def visible_names(self) -> frozenset[str]:
+        """Canonical names this model can detect at all."""
+        return frozenset(CANONICAL_NAMES[i] for i in set(self.canonical_of_label.tolist()))
+
+
+def bundled_dir() -> Path:
+    return Path(str(resources.files("models")))
+
+
+def bundled_model_path() -> Path:
+    return bundled_dir() / f"{BUNDLED_MODEL}.onnx"
+
+
+def parse_card(text: str, model_path: Path, origin: str) -> ModelCard:
+    """Validate a card's TOML text; `origin` names it in error messages."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise OfficeScoreError(f"model card {origin} is not valid TOML: {error}") from None
+    model = data.get("model", {})
+    labels = data.get("labels")
+    if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
+        raise OfficeScoreError(f"model card {origin} needs a non-empty list of string `labels`")
+    mapping = data.get("canonical", {})
+    unknown = sorted(set(mapping.values()) - set(CANONICAL_ID))
+    if unknown:
+        raise OfficeScoreError(f"model card {origin} maps to unknown canonical names: {unknown}")
+    adapter = model.get("adapter")
+    if not isinstance(adapter, str):
+        raise OfficeScoreError(f"model card {origin} needs `model.adapter`")
+    canonical = np.array([CANONICAL_ID.get(mapping.get(x, ""), OTHER_ID) for x in labels], np.int32)
+    rubric = model.get("rubric")
+    base = model_path.parent
+    return ModelCard(
+        name=str(model.get("name", model_path.stem)),
+        adapter=adapter,
+        labels=tuple(labels),
+        canonical_of_label=canonical,
+        model_path=model_path,
+        sha256=model.get("sha256"),
+        rubric_path=(base / rubric) if rubric and (base / rubric).exists() else None,
+        settings={k: v for k, v in data.items() if k not in ("model", "labels", "canonical")},
+    )
+
+
+def load_card_file(model_path: Path, card_path: Path | None) -> ModelCard | None:
+    """The card the user names, else a `.toml` beside the model, else None."""
+    if card_path is not None:
+        return parse_card(_read_text(card_path), model_path, str(card_path))
+    sibling = model_path.with_suffix(".toml")
+    if sibling.is_file():
+        return parse_card(_read_text(sibling), model_path, str(sibling))
+    return None
+
+
+def card_from_metadata(model_path: Path, metadata: dict[str, str]) -> ModelCard:
+    """The card embedded in the ONNX file by `officescore export`."""
+    if CARD_METADATA_KEY in metadata:
+        return parse_card(metadata[CARD_METADATA_KEY], model_path, f"in {model_path.name}")
+    raise OfficeScoreError(
+        f"no model card for {model_path}: pass --card, put {model_path.stem}.toml beside it, "
+        f"or export it with `officescore export`"
+    )
+
+
+def verify_sha256(path: Path, expected: str) -> None:
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != expected.lower():
+        raise OfficeScoreError(
+            f"{path} does not match its model card (sha256 {digest[:12]}…, "
+            f"expected {expected[:12]}…): the file is corrupt or not the model the card describes"
+        )
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise OfficeScoreError(f"cannot read model card {path}: {error}") from None

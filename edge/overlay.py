@@ -1,0 +1,91 @@
+"""Drawing results onto frames: boxes, masks, labels and the score panel."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from edge.scoring import Score
+from edge.types import Detections
+from edge.vocabulary import CANONICAL_NAMES
+
+_STATUS_COLOURS = {
+    "met": (80, 200, 80),
+    "clear": (80, 200, 80),
+    "missing": (60, 170, 230),
+    "hit": (60, 60, 230),
+    "not_checked": (150, 150, 150),
+}
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def _palette() -> np.ndarray:
+    hues = np.linspace(0, 179, len(CANONICAL_NAMES), endpoint=False).astype(np.uint8)
+    hsv = np.stack([hues, np.full_like(hues, 200), np.full_like(hues, 255)], axis=1)
+    return cv2.cvtColor(hsv[None], cv2.COLOR_HSV2BGR)[0]
+
+
+PALETTE = _palette()
+
+
+def draw_detections(image: np.ndarray, detections: Detections) -> None:
+    """Draw in place: translucent masks, then boxes with canonical name and confidence."""
+    colours = PALETTE[detections.class_id]
+    if detections.mask is not None and len(detections):
+        # Later detections paint over earlier ones; index of the top-most mask per pixel.
+        owner = np.where(
+            detections.mask.any(0), len(detections) - 1 - detections.mask[::-1].argmax(0), -1
+        )
+        painted = owner >= 0
+        image[painted] = (0.5 * image[painted] + 0.5 * colours[owner[painted]]).astype(np.uint8)
+    for box, colour, name, conf in zip(
+        detections.xyxy.astype(int),
+        colours.tolist(),
+        detections.names,
+        detections.confidence,
+        strict=True,
+    ):
+        x0, y0, x1, y1 = box.tolist()
+        cv2.rectangle(image, (x0, y0), (x1, y1), colour, 2)
+        text = f"{name} {conf:.2f}"
+        (width, height), _ = cv2.getTextSize(text, _FONT, 0.5, 1)
+        top = max(y0 - height - 6, 0)
+        cv2.rectangle(image, (x0, top), (x0 + width + 4, top + height + 6), colour, -1)
+        cv2.putText(image, text, (x0 + 2, top + height + 2), _FONT, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+
+
+def draw_score_panel(image: np.ndarray, score: Score, status_line: str) -> None:
+    """A translucent panel at the top-left: the score, one row per criterion, a status line."""
+    rows = len(score.criteria)
+    panel_w, panel_h = min(330, image.shape[1]), min(52 + 18 * rows + 20, image.shape[0])
+    region = image[:panel_h, :panel_w]
+    region[:] = (region * 0.35).astype(np.uint8)
+    cv2.putText(
+        image, f"Office score {score.value}", (10, 34), _FONT, 0.9, (255, 255, 255), 2, cv2.LINE_AA
+    )
+    for row, result in enumerate(score.criteria):
+        y = 56 + 18 * row
+        colour = _STATUS_COLOURS[result.status]
+        cv2.circle(image, (16, y - 4), 5, colour, -1)
+        points = "n/a" if result.status == "not_checked" else f"{result.points:+d}"
+        cv2.putText(
+            image,
+            f"{result.title}  {points}",
+            (28, y),
+            _FONT,
+            0.45,
+            (235, 235, 235),
+            1,
+            cv2.LINE_AA,
+        )
+    cv2.putText(image, status_line, (10, panel_h - 8), _FONT, 0.42, (200, 200, 200), 1, cv2.LINE_AA)
+
+
+def annotate(
+    image: np.ndarray, detections: Detections, score: Score, status_line: str
+) -> np.ndarray:
+    """A copy of `image` with detections and the score panel drawn on it."""
+    canvas = image.copy()
+    draw_detections(canvas, detections)
+    draw_score_panel(canvas, score, status_line)
+    return canvas

@@ -1,0 +1,170 @@
+"""The office score: a rubric (data) applied to per-name object counts, smoothed over time."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import tomllib
+
+from edge.errors import OfficeScoreError
+from edge.types import Detections
+from edge.vocabulary import CANONICAL_ID, CANONICAL_NAMES
+
+Status = Literal["met", "missing", "hit", "clear", "not_checked"]
+
+
+@dataclass(frozen=True)
+class Criterion:
+    id: str
+    title: str
+    kind: Literal["reward", "penalty"]
+    object_ids: tuple[int, ...]
+    points: int
+    at_least: int
+    reason_yes: str
+    reason_no: str
+
+
+@dataclass(frozen=True)
+class Rubric:
+    name: str
+    criteria: tuple[Criterion, ...]
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    id: str
+    title: str
+    status: Status
+    points: int
+    max_points: int
+    count: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Score:
+    value: int
+    criteria: tuple[CriterionResult, ...]
+    counts: dict[str, int]
+
+
+def load_rubric(path: Path) -> Rubric:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise OfficeScoreError(f"cannot read rubric {path}: {error}") from None
+    criteria = [_criterion(entry, "reward", path) for entry in data.get("reward", [])]
+    criteria += [_criterion(entry, "penalty", path) for entry in data.get("penalty", [])]
+    if not criteria:
+        raise OfficeScoreError(f"rubric {path} has no [[reward]] or [[penalty]] entries")
+    return Rubric(name=str(data.get("name", path.stem)), criteria=tuple(criteria))
+
+
+def _criterion(entry: dict, kind: Literal["reward", "penalty"], path: Path) -> Criterion:
+    yes, no = ("met", "missing") if kind == "reward" else ("hit", "clear")
+    try:
+        unknown = [name for name in entry["objects"] if name not in CANONICAL_ID]
+        if unknown:
+            raise OfficeScoreError(f"rubric {path}: unknown object names {unknown}")
+        criterion = Criterion(
+            id=str(entry["id"]),
+            title=str(entry["title"]),
+            kind=kind,
+            object_ids=tuple(CANONICAL_ID[name] for name in entry["objects"]),
+            points=int(entry["points"]),
+            at_least=int(entry.get("at_least", 1)),
+            reason_yes=str(entry[yes]),
+            reason_no=str(entry[no]),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise OfficeScoreError(f"rubric {path}: bad {kind} entry {entry!r}: {error}") from None
+    if criterion.points < 0 or criterion.at_least < 1:
+        raise OfficeScoreError(f"rubric {path}: {criterion.id} needs points >= 0, at_least >= 1")
+    return criterion
+
+
+def score_counts(counts: np.ndarray, rubric: Rubric, visible: Iterable[str]) -> Score:
+    """Apply `rubric` to a count vector over the canonical vocabulary.
+
+    `visible` is what the model can detect; criteria outside it are "not checked".
+    """
+    visible_ids = {CANONICAL_ID[name] for name in visible}
+    results = []
+    earned = possible = penalty = 0
+    for criterion in rubric.criteria:
+        count = int(sum(counts[i] for i in criterion.object_ids))
+        if not visible_ids.intersection(criterion.object_ids):
+            results.append(_result(criterion, "not_checked", 0, count, "the model cannot see this"))
+            continue
+        present = count >= criterion.at_least
+        reason = (criterion.reason_yes if present else criterion.reason_no).format(count=count)
+        if criterion.kind == "reward":
+            possible += criterion.points
+            points = criterion.points if present else 0
+            earned += points
+            results.append(
+                _result(criterion, "met" if present else "missing", points, count, reason)
+            )
+        else:
+            points = -criterion.points if present else 0
+            penalty += -points
+            results.append(_result(criterion, "hit" if present else "clear", points, count, reason))
+    value = round(100 * earned / possible) - penalty if possible else 0
+    named_counts = {CANONICAL_NAMES[i]: int(c) for i, c in enumerate(counts) if c > 0}
+    return Score(value=int(np.clip(value, 0, 100)), criteria=tuple(results), counts=named_counts)
+
+
+def _result(
+    criterion: Criterion, status: Status, points: int, count: int, reason: str
+) -> CriterionResult:
+    max_points = criterion.points if criterion.kind == "reward" else -criterion.points
+    return CriterionResult(criterion.id, criterion.title, status, points, max_points, count, reason)
+
+
+def score_detections(detections: Detections, rubric: Rubric, visible: Iterable[str]) -> Score:
+    return score_counts(detections.canonical_counts(), rubric, visible)
+
+
+class RollingScore:
+    """Scores smoothed object counts, so a flickering detection does not make the score jump.
+
+    Counts follow an exponential moving average with `half_life_s`; the count the rubric sees
+    only moves once the average passes the next whole number by `hysteresis`.
+    """
+
+    def __init__(
+        self,
+        rubric: Rubric,
+        visible: Iterable[str],
+        half_life_s: float = 1.0,
+        hysteresis: float = 0.25,
+    ) -> None:
+        if half_life_s < 0 or not 0 <= hysteresis < 0.5:
+            raise ValueError("half_life_s must be >= 0 and hysteresis in [0, 0.5)")
+        self.rubric = rubric
+        self.visible = frozenset(visible)
+        self.half_life_s = half_life_s
+        self.hysteresis = hysteresis
+        self._average: np.ndarray | None = None
+        self._stable = np.zeros(len(CANONICAL_NAMES))
+        self._last_t = 0.0
+
+    def update(self, detections: Detections, t: float) -> Score:
+        counts = detections.canonical_counts().astype(np.float64)
+        if self._average is None:
+            self._average = counts
+            self._stable = counts.copy()
+        else:
+            dt = max(t - self._last_t, 0.0)
+            weight = 1.0 if self.half_life_s == 0 else 1.0 - math.pow(0.5, dt / self.half_life_s)
+            self._average += weight * (counts - self._average)
+            moved = np.abs(self._average - self._stable) >= 0.5 + self.hysteresis
+            self._stable = np.where(moved, np.round(self._average), self._stable)
+        self._last_t = t
+        return score_counts(self._stable.astype(np.int64), self.rubric, self.visible)

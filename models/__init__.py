@@ -1,0 +1,1 @@
+"""Bundled model files, model cards and the score rubric (data only, no code)."""

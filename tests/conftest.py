@@ -1,0 +1,83 @@
+"""Shared fixtures: the real photos beside the repository, a real scorer, real video files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.scorer import Scorer, ScorerConfig
+
+REPO = Path(__file__).resolve().parents[1]
+PHOTOS = REPO.parent / "shared" / "photos"
+
+
+@pytest.fixture(scope="session")
+def photos() -> Path:
+    if not (PHOTOS / "annotations.json").is_file():
+        pytest.fail(f"real test photos missing: expected {PHOTOS} (../shared/photos)")
+    return PHOTOS
+
+
+@pytest.fixture(scope="session")
+def ground_truth(photos: Path) -> dict[str, list[tuple[str, list[float]]]]:
+    """file name → [(COCO category name, xyxy box)]."""
+    data = json.loads((photos / "annotations.json").read_text())
+    names = {c["id"]: c["name"] for c in data["categories"]}
+    files = {image["id"]: image["file_name"] for image in data["images"]}
+    truth: dict[str, list[tuple[str, list[float]]]] = {name: [] for name in files.values()}
+    for a in data["annotations"]:
+        x, y, w, h = a["bbox"]
+        truth[files[a["image_id"]]].append((names[a["category_id"]], [x, y, x + w, y + h]))
+    return truth
+
+
+@pytest.fixture(scope="session")
+def scorer() -> Scorer:
+    return Scorer(ScorerConfig())
+
+
+def write_video(path: Path, frames: list[np.ndarray], fps: float = 15.0) -> Path:
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height))
+    assert writer.isOpened(), f"OpenCV cannot write {path}"
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+BITS = 8
+
+
+def numbered_frames(count: int, size: tuple[int, int] = (640, 480)) -> list[np.ndarray]:
+    """Frames whose index is written as 8 black/white vertical bands (most significant first)."""
+    width, height = size
+    band = width // BITS
+    frames = []
+    for index in range(count):
+        frame = np.zeros((height, width, 3), np.uint8)
+        for bit in range(BITS):
+            if index >> (BITS - 1 - bit) & 1:
+                frame[:, bit * band : (bit + 1) * band] = 255
+        frames.append(frame)
+    return frames
+
+
+def frame_number(frame: np.ndarray) -> int:
+    band = frame.shape[1] // BITS
+    bits = [frame[:, b * band + 4 : (b + 1) * band - 4].mean() > 128 for b in range(BITS)]
+    return int("".join("1" if bit else "0" for bit in bits), 2)
+
+
+@pytest.fixture(scope="session")
+def office_video(photos: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 640×480 video: 20 frames of the living-room photo, then 20 of the office photo."""
+    frames = []
+    for name in ("000000000599.jpg", "cctv_office_train283.jpg"):
+        image = cv2.resize(cv2.imread(str(photos / name)), (640, 480))
+        frames += [image] * 20
+    return write_video(tmp_path_factory.mktemp("video") / "office.mp4", frames)

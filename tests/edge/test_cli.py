@@ -1,0 +1,210 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from edge.cli import app
+
+runner = CliRunner()
+LIVING_ROOM = "000000000599.jpg"
+
+
+def json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_score_photo_prints_breakdown_table(photos: Path) -> None:
+    result = runner.invoke(app, ["score", str(photos / LIVING_ROOM)])
+    assert result.exit_code == 0, result.stderr
+    assert "office score" in result.stdout
+    assert "Desk lamp" in result.stdout and "not checked" in result.stdout
+    assert "couch ×1" in result.stdout and "CPUExecutionProvider" in result.stdout
+
+
+def test_score_folder_json_and_annotated_output(photos: Path, tmp_path: Path) -> None:
+    out = tmp_path / "annotated"
+    result = runner.invoke(app, ["score", str(photos), "--json", "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    reports = json_lines(result.stdout)
+    assert [Path(r["input"]).name for r in reports] == sorted(p.name for p in photos.glob("*.jpg"))
+    living = next(r for r in reports if r["input"].endswith(LIVING_ROOM))
+    assert {"pet", "couch"} <= set(living["objects"])
+    assert {d["name"] for d in living["detections"]} >= {"pet", "couch"}
+    assert living["provider"] == "CPUExecutionProvider"
+    assert set(living["timings_ms"]) == {"preprocess", "inference", "postprocess", "score"}
+    assert all(0 <= r["score"] <= 100 for r in reports)
+    written = cv2.imread(str(out / "000000000599.scored.jpg"))
+    original = cv2.imread(str(photos / LIVING_ROOM))
+    assert written.shape == original.shape
+    assert np.abs(written.astype(int) - original).mean() > 5  # boxes and panel drawn
+
+
+def test_score_video_uses_the_rolling_score(office_video: Path, tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["score", str(office_video), "--json", "--sample-fps", "15", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.stderr
+    (report,) = json_lines(result.stdout)
+    assert report["kind"] == "video" and report["frames"] == 40
+    assert "person" in report["objects"]  # the last frames show the office
+    capture = cv2.VideoCapture(str(tmp_path / "office.scored.mp4"))
+    assert capture.get(cv2.CAP_PROP_FRAME_COUNT) == 40
+
+
+@pytest.fixture
+def odd_images(photos: Path, tmp_path: Path) -> Path:
+    photo = cv2.imread(str(photos / LIVING_ROOM))
+    cv2.imwrite(str(tmp_path / "gray.png"), cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY))
+    cv2.imwrite(str(tmp_path / "rgba.png"), cv2.cvtColor(photo, cv2.COLOR_BGR2BGRA))
+    cv2.imwrite(str(tmp_path / "deep.png"), photo.astype(np.uint16) * 257)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "name, note",
+    [("gray.png", "gray image"), ("rgba.png", "alpha channel"), ("deep.png", "16-bit")],
+)
+def test_unusual_image_modes_are_converted_with_a_note(
+    odd_images: Path, name: str, note: str
+) -> None:
+    result = runner.invoke(app, ["score", str(odd_images / name), "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert f"note: {odd_images / name}: {note}" in result.stderr
+    (report,) = json_lines(result.stdout)
+    assert "couch" in report["objects"]
+
+
+def write_bad_inputs(folder: Path) -> dict[str, str]:
+    """Bad files and the error each must produce."""
+    (folder / "text.jpg").write_text("this is not an image")
+    (folder / "empty.png").write_bytes(b"")
+    cv2.imwrite(str(folder / "tiny.png"), np.zeros((1, 1, 3), np.uint8))
+    (folder / "broken.mp4").write_bytes(b"\x00" * 1000)
+    return {
+        "text.jpg": "not a readable image",
+        "empty.png": "not a readable image",
+        "tiny.png": "1×1, too small to score",
+        "broken.mp4": "cannot open",
+    }
+
+
+def test_bad_inputs_give_one_line_errors_and_the_batch_goes_on(
+    photos: Path, tmp_path: Path
+) -> None:
+    expected = write_bad_inputs(tmp_path)
+    shutil.copy(photos / LIVING_ROOM, tmp_path / "good.jpg")
+    result = runner.invoke(app, ["score", str(tmp_path), str(tmp_path / "missing.jpg"), "--json"])
+    assert result.exit_code == 2
+    assert [Path(r["input"]).name for r in json_lines(result.stdout)] == ["good.jpg"]
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == len(expected) + 1
+    for name, message in expected.items():
+        assert any(name in line and message in line for line in errors), (name, errors)
+    assert any("input not found" in line and "missing.jpg" in line for line in errors)
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--model", "nowhere.onnx"], "model file not found: nowhere.onnx"),
+        (["--device", "npu"], "unknown device 'npu'"),
+        (["--conf", "0"], "--conf must be in (0, 1]"),
+        (["--out", "/proc/officescore"], "cannot create output folder"),
+    ],
+)
+def test_bad_options_exit_2_with_one_line(photos: Path, args: list[str], message: str) -> None:
+    result = runner.invoke(app, ["score", str(photos / LIVING_ROOM), *args])
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: ") and message in line
+
+
+def test_live_headless_prints_one_json_line_per_frame(office_video: Path) -> None:
+    result = runner.invoke(
+        app, ["live", "--source", str(office_video), "--headless", "--no-realtime"]
+    )
+    assert result.exit_code == 0, result.stderr
+    lines = json_lines(result.stdout)
+    assert [line["frame"] for line in lines] == list(range(40))
+    assert lines[0]["provider"] == "CPUExecutionProvider"
+    assert {"capture", "inference", "score"} <= set(lines[0]["timings_ms"])
+    assert "pet" in lines[5]["objects"] and "person" in lines[-1]["objects"]
+    assert "done: 40 frames" in result.stderr and "dropped 0" in result.stderr
+
+
+def test_live_max_frames_and_recording(office_video: Path, tmp_path: Path) -> None:
+    recording = tmp_path / "session.mp4"
+    result = runner.invoke(
+        app,
+        [
+            "live",
+            "--source",
+            str(office_video),
+            "--headless",
+            "--no-realtime",
+            "--max-frames",
+            "12",
+            "--record",
+            str(recording),
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    assert len(json_lines(result.stdout)) == 12
+    capture = cv2.VideoCapture(str(recording))
+    assert capture.get(cv2.CAP_PROP_FRAME_COUNT) == 12
+    ok, frame = capture.read()
+    assert ok and frame.shape == (480, 640, 3)
+
+
+def test_live_without_camera_falls_back_to_the_demo_clip() -> None:
+    result = runner.invoke(app, ["live", "--headless", "--no-realtime", "--max-frames", "3"])
+    assert result.exit_code == 0, result.stderr
+    assert "no camera found at index 0: playing the bundled demo clip" in result.stderr
+    assert len(json_lines(result.stdout)) == 3
+
+
+def test_live_without_display_switches_to_json_lines(
+    office_video: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    result = runner.invoke(app, ["live", "--source", str(office_video), "--max-frames", "2"])
+    assert result.exit_code == 0, result.stderr
+    assert "no display found" in result.stderr and len(json_lines(result.stdout)) == 2
+
+
+@pytest.mark.parametrize(
+    "source, message",
+    [("77", "cannot open camera 77"), ("nothing.mp4", "video source not found: nothing.mp4")],
+)
+def test_live_unopenable_source_exits_2(source: str, message: str) -> None:
+    result = runner.invoke(app, ["live", "--source", source, "--headless"])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines()[-1] == f"error: {message}"
+
+
+def test_live_unwritable_recording_exits_2(office_video: Path) -> None:
+    result = runner.invoke(
+        app, ["live", "--source", str(office_video), "--headless", "--record", "/proc/none/x.mp4"]
+    )
+    assert result.exit_code == 2
+    assert "error: cannot write recording /proc/none/x.mp4" in result.stderr
+
+
+def test_strict_cuda_on_a_cpu_machine_exits_2(photos: Path) -> None:
+    import onnxruntime as ort
+
+    if ort.get_device() == "GPU" and shutil.which("nvidia-smi"):
+        pytest.skip("a GPU machine")
+    result = runner.invoke(
+        app, ["score", str(photos / LIVING_ROOM), "--device", "cuda", "--strict"]
+    )
+    assert result.exit_code == 2
+    assert "--strict" in result.stderr and "Traceback" not in result.stderr

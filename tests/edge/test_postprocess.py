@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from edge.postprocess import (
+    decode_yolox,
+    grid_points,
+    letterbox_into,
+    nms_per_class,
+    paste_masks,
+    scale_boxes,
+)
+
+
+def test_letterbox_wide_frame_goes_top_left_with_padding() -> None:
+    frame = np.full((240, 640, 3), 200, np.uint8)
+    canvas = np.zeros((416, 416, 3), np.uint8)
+    scale = letterbox_into(frame, canvas, pad_value=114)
+    assert scale == 416 / 640
+    assert (canvas[:156] == 200).all()
+    assert (canvas[156:] == 114).all()
+
+
+def test_letterbox_tall_frame_pads_right_and_reuses_canvas() -> None:
+    canvas = np.zeros((416, 416, 3), np.uint8)
+    letterbox_into(np.full((100, 100, 3), 7, np.uint8), canvas, 114)
+    scale = letterbox_into(np.full((832, 416, 3), 50, np.uint8), canvas, 114)
+    assert scale == 0.5
+    assert (canvas[:, :208] == 50).all()
+    assert (canvas[:, 208:] == 114).all()
+
+
+def test_grid_points_match_yolox_layout() -> None:
+    offsets, strides = grid_points(416, 416, [8, 16, 32])
+    assert offsets.shape == (3549, 2) and strides.shape == (3549, 1)
+    assert offsets[1].tolist() == [1, 0]  # x fastest
+    assert offsets[52].tolist() == [0, 1]
+    assert strides[2704, 0] == 16 and strides[-1, 0] == 32
+    assert offsets[-1].tolist() == [12, 12]
+
+
+def _raw_with_one_object(point: int, class_index: int, classes: int = 80) -> np.ndarray:
+    raw = np.zeros((3549, 5 + classes), np.float32)
+    raw[point, :4] = [0.5, 0.25, np.log(4.0), np.log(2.0)]
+    raw[point, 4] = 0.9
+    raw[point, 5 + class_index] = 0.8
+    return raw
+
+
+def test_decode_yolox_places_box_from_grid_and_stride() -> None:
+    offsets, strides = grid_points(416, 416, [8, 16, 32])
+    point = 52 * 3 + 10  # stride 8, cell x=10, y=3
+    boxes, scores, classes = decode_yolox(_raw_with_one_object(point, 62), offsets, strides, 0.5)
+    centre_x, centre_y = (10 + 0.5) * 8, (3 + 0.25) * 8
+    np.testing.assert_allclose(boxes[0], [centre_x - 16, centre_y - 8, centre_x + 16, centre_y + 8])
+    np.testing.assert_allclose(scores, [0.72])
+    assert classes.tolist() == [62]
+
+
+def test_decode_yolox_drops_points_below_threshold() -> None:
+    offsets, strides = grid_points(416, 416, [8, 16, 32])
+    boxes, scores, _ = decode_yolox(_raw_with_one_object(0, 1), offsets, strides, 0.73)
+    assert len(boxes) == 0 and len(scores) == 0
+
+
+def test_nms_suppresses_overlaps_within_a_class_only() -> None:
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 10, 10], [0, 0, 10, 10], [50, 50, 60, 60]], np.float32)
+    scores = np.array([0.6, 0.9, 0.5, 0.4], np.float32)
+    classes = np.array([0, 0, 1, 0])
+    assert nms_per_class(boxes, scores, classes, 0.5).tolist() == [1, 2, 3]
+
+
+def test_nms_ignores_non_finite_boxes_and_handles_empty() -> None:
+    boxes = np.array([[0, 0, np.inf, 10], [0, 0, 10, 10]], np.float32)
+    scores = np.array([0.9, np.nan], np.float32)
+    assert nms_per_class(boxes, scores, np.zeros(2, int), 0.5).tolist() == []
+    empty = nms_per_class(
+        np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, int), 0.5
+    )
+    assert empty.tolist() == []
+
+
+def test_scale_boxes_divides_and_clips_to_frame() -> None:
+    boxes = np.array([[-5, 10, 100, 400]], np.float32)
+    np.testing.assert_allclose(scale_boxes(boxes, 0.5, (480, 640)), [[0, 20, 200, 480]])
+
+
+def test_paste_masks_fills_exactly_the_box_for_a_solid_mask() -> None:
+    masks = np.ones((2, 28, 28), np.float32)
+    masks[1] = 0.0
+    boxes = np.array([[10, 20, 30, 60], [0, 0, 50, 50]], np.float32)
+    pasted = paste_masks(masks, boxes, (80, 100))
+    expected = np.zeros((80, 100), bool)
+    expected[20:60, 10:30] = True
+    assert (pasted[0] == expected).all()
+    assert not pasted[1].any()
+
+
+def test_paste_masks_keeps_mask_shape_left_half() -> None:
+    masks = np.zeros((1, 28, 28), np.float32)
+    masks[0, :, :14] = 1.0
+    pasted = paste_masks(masks, np.array([[0, 0, 56, 56]], np.float32), (56, 56))
+    assert pasted[0, :, :27].all() and not pasted[0, :, 29:].any()
+
+
+finite_or_not = st.floats(allow_nan=True, allow_infinity=True, width=32)
+
+
+@settings(max_examples=60, deadline=None)
+@given(hnp.arrays(np.float32, (3549, 85), elements=finite_or_not), st.floats(0.01, 1.0))
+def test_decode_and_nms_never_fail_on_arbitrary_outputs(raw: np.ndarray, conf: float) -> None:
+    offsets, strides = grid_points(416, 416, [8, 16, 32])
+    boxes, scores, classes = decode_yolox(raw, offsets, strides, conf)
+    keep = nms_per_class(boxes, scores, classes, 0.45)
+    assert len(np.unique(keep)) == len(keep)
+    assert (scores[keep] >= conf).all()
+    assert (np.diff(scores[keep]) <= 0).all()
+    assert np.isfinite(boxes[keep]).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    hnp.arrays(
+        np.float32,
+        st.tuples(st.integers(0, 5), st.just(4)),
+        elements=st.floats(-1e4, 1e4, width=32),
+    ),
+    st.integers(1, 64),
+    st.integers(1, 64),
+)
+def test_paste_masks_stays_inside_boxes(boxes: np.ndarray, height: int, width: int) -> None:
+    masks = np.ones((len(boxes), 28, 28), np.float32)
+    pasted = paste_masks(masks, boxes, (height, width))
+    assert pasted.shape == (len(boxes), height, width)
+    ys, xs = np.mgrid[0:height, 0:width] + 0.5
+    for mask, (x0, y0, x1, y1) in zip(pasted, boxes, strict=True):
+        inside = (
+            (xs >= min(x0, x1) - 1)
+            & (xs <= max(x0, x1) + 1)
+            & (ys >= min(y0, y1) - 1)
+            & (ys <= max(y0, y1) + 1)
+        )
+        assert not (mask & ~inside).any()
