@@ -93,8 +93,10 @@ class Recorder:
 
 
 class Window:
-    def __init__(self) -> None:
+    def __init__(self, size: tuple[int, int]) -> None:
         cv2.namedWindow(WINDOW_TITLE, cv2.WINDOW_NORMAL)
+        if min(size) > 0:
+            cv2.resizeWindow(WINDOW_TITLE, *size)
 
     def show(self, image: np.ndarray) -> bool:
         """Show a frame; False once the user pressed q/Esc or closed the window."""
@@ -117,7 +119,7 @@ def run_live(
     source = open_live_source(config.source, config.realtime, notice)
     summary = LiveSummary(source=source.name)
     recorder = Recorder(config.record, source.fps, source.frame_size) if config.record else None
-    window = None if headless else Window()
+    window = None if headless else Window(source.frame_size)
     rolling = scorer.rolling()
     recent: deque[dict[str, float]] = deque(maxlen=TIMING_WINDOW)
     fps = 0.0
