@@ -7,11 +7,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+import cv2
 import numpy as np
 
 from edge.errors import OfficeScoreError
 from edge.modelcard import ModelCard
-from edge.postprocess import decode_yolox, grid_points, letterbox_into, nms_per_class, scale_boxes
+from edge.postprocess import (
+    decode_yolox,
+    grid_points,
+    letterbox_into,
+    nms_per_class,
+    paste_masks,
+    scale_boxes,
+)
 from edge.types import Detections
 
 
@@ -20,7 +28,7 @@ class Prepared:
     """A frame turned into model inputs, with what decoding needs to map back."""
 
     inputs: dict[str, np.ndarray]
-    scale: float
+    scale_xy: tuple[float, float]
     frame_hw: tuple[int, int]
 
 
@@ -53,7 +61,7 @@ class YoloxAdapter:
     def prepare(self, frame: np.ndarray) -> Prepared:
         scale = letterbox_into(frame, self._canvas, self.pad_value)
         np.copyto(self._tensor[0], self._canvas.transpose(2, 0, 1))
-        return Prepared({self.input_name: self._tensor}, scale, frame.shape[:2])
+        return Prepared({self.input_name: self._tensor}, (scale, scale), frame.shape[:2])
 
     def decode(self, outputs: list[np.ndarray], prepared: Prepared, conf: float) -> Detections:
         raw = outputs[0].reshape(-1, outputs[0].shape[-1])
@@ -66,14 +74,59 @@ class YoloxAdapter:
         keep = nms_per_class(boxes, scores, class_index, self.nms_iou)
         labels = np.asarray(self.card.labels)
         return Detections(
-            xyxy=scale_boxes(boxes[keep], prepared.scale, prepared.frame_hw),
+            xyxy=scale_boxes(boxes[keep], prepared.scale_xy, prepared.frame_hw),
             confidence=scores[keep],
             class_id=self.card.canonical_of_label[class_index[keep]],
             label=labels[class_index[keep]],
         )
 
 
-ADAPTERS: dict[str, type] = {"yolox": YoloxAdapter}
+class MaskRCNNAdapter:
+    """Mask R-CNN exported by `officescore export`: CHW float RGB 0..1 in; boxes (input
+    pixels), labels, scores and M×M mask probabilities out. Masks are pasted here, at frame
+    resolution, for the detections that pass the confidence threshold only.
+    """
+
+    def __init__(self, card: ModelCard) -> None:
+        spec = card.settings.get("input", {})
+        try:
+            self.input_name = str(spec["name"])
+            self.size = (int(spec.get("height", 0)), int(spec.get("width", 0)))
+        except (KeyError, TypeError, ValueError) as error:
+            raise OfficeScoreError(f"model card {card.name}: bad [input]: {error}") from None
+        self.card = card
+        self.labels = np.asarray(card.labels)
+
+    def prepare(self, frame: np.ndarray) -> Prepared:
+        height, width = frame.shape[:2]
+        if min(self.size) > 0 and self.size != (height, width):
+            frame = cv2.resize(frame, (self.size[1], self.size[0]), interpolation=cv2.INTER_AREA)
+        rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+        tensor = rgb.transpose(2, 0, 1).astype(np.float32) * np.float32(1 / 255)
+        scale = (frame.shape[1] / width, frame.shape[0] / height)
+        return Prepared({self.input_name: tensor}, scale, (height, width))
+
+    def decode(self, outputs: list[np.ndarray], prepared: Prepared, conf: float) -> Detections:
+        if len(outputs) != 4:
+            raise OfficeScoreError(
+                f"{self.card.name}: expected 4 outputs (boxes, labels, scores, masks), "
+                f"got {len(outputs)}"
+            )
+        boxes, labels, scores, masks = outputs
+        keep = (scores >= conf) & (labels >= 0) & (labels < len(self.labels))
+        keep &= np.isfinite(boxes).all(axis=1)
+        class_index = labels[keep].astype(np.int64)
+        frame_boxes = scale_boxes(boxes[keep], prepared.scale_xy, prepared.frame_hw)
+        return Detections(
+            xyxy=frame_boxes,
+            confidence=scores[keep].astype(np.float32),
+            class_id=self.card.canonical_of_label[class_index],
+            label=self.labels[class_index],
+            mask=paste_masks(masks[keep], frame_boxes, prepared.frame_hw),
+        )
+
+
+ADAPTERS: dict[str, type] = {"yolox": YoloxAdapter, "maskrcnn": MaskRCNNAdapter}
 
 
 def make_adapter(card: ModelCard) -> Adapter:

@@ -58,6 +58,8 @@ def parse_card(text: str, model_path: Path, origin: str) -> ModelCard:
     if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
         raise OfficeScoreError(f"model card {origin} needs a non-empty list of string `labels`")
     mapping = data.get("canonical", {})
+    if isinstance(mapping, str):
+        mapping = shared_mapping(mapping, origin)
     unknown = sorted(set(mapping.values()) - set(CANONICAL_ID))
     if unknown:
         raise OfficeScoreError(f"model card {origin} maps to unknown canonical names: {unknown}")
@@ -77,6 +79,14 @@ def parse_card(text: str, model_path: Path, origin: str) -> ModelCard:
         rubric_path=(base / rubric) if rubric and (base / rubric).exists() else None,
         settings={k: v for k, v in data.items() if k not in ("model", "labels", "canonical")},
     )
+
+
+def shared_mapping(name: str, origin: str) -> dict[str, str]:
+    """A label → canonical table bundled as `models/<name>_canonical.toml`."""
+    path = bundled_dir() / f"{name}_canonical.toml"
+    if not name.isidentifier() or not path.is_file():
+        raise OfficeScoreError(f"model card {origin}: no shared canonical mapping {name!r}")
+    return {str(k): str(v) for k, v in tomllib.loads(path.read_text(encoding="utf-8")).items()}
 
 
 def load_card_file(model_path: Path, card_path: Path | None) -> ModelCard | None:

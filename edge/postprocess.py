@@ -46,7 +46,7 @@ def decode_yolox(
         rows, strides_kept = raw[keep], strides[keep]
         centres = (rows[:, :2] + offsets[keep]) * strides_kept
         half_sizes = np.exp(rows[:, 2:4]) * strides_kept / 2
-    boxes = np.concatenate([centres - half_sizes, centres + half_sizes], axis=1)
+        boxes = np.concatenate([centres - half_sizes, centres + half_sizes], axis=1)
     return boxes.astype(np.float32), scores[keep].astype(np.float32), class_index[keep]
 
 
@@ -72,10 +72,12 @@ def nms_per_class(
     return kept[np.argsort(-scores[kept], kind="stable")]
 
 
-def scale_boxes(boxes: np.ndarray, scale: float, frame_hw: tuple[int, int]) -> np.ndarray:
-    """Input-pixel boxes → frame-pixel boxes, clipped to the frame."""
+def scale_boxes(
+    boxes: np.ndarray, scale_xy: tuple[float, float], frame_hw: tuple[int, int]
+) -> np.ndarray:
+    """Input-pixel boxes → frame-pixel boxes (dividing by the x and y scales), clipped."""
     height, width = frame_hw
-    scaled = boxes / np.float32(scale)
+    scaled = boxes / np.array(scale_xy * 2, np.float32)
     np.clip(scaled[:, 0::2], 0, width, out=scaled[:, 0::2])
     np.clip(scaled[:, 1::2], 0, height, out=scaled[:, 1::2])
     return scaled.astype(np.float32)
@@ -84,34 +86,36 @@ def scale_boxes(boxes: np.ndarray, scale: float, frame_hw: tuple[int, int]) -> n
 def paste_masks(
     masks: np.ndarray, boxes: np.ndarray, frame_hw: tuple[int, int], threshold: float = 0.5
 ) -> np.ndarray:
-    """Paste N×M×M mask probabilities into their boxes on an N×H×W bool canvas.
+    """Paste N×M×M mask probabilities into their frame boxes: an N×H×W bool array.
 
-    Each frame pixel samples its box-relative position in the small mask bilinearly, all
-    detections at once, so the cost grows with the box areas, not with N Python calls.
+    Follows torchvision's convention (one pixel of zero padding, the box widened by
+    (M + 2) / M, bilinear with pixel centres at +0.5), so pasted masks match its own.
+    Each mask is resized only to its box by one OpenCV call: a fully vectorized paste
+    would touch N×H×W pixels instead of the boxes' area.
     """
     height, width = frame_hw
-    count, size = len(masks), masks.shape[-1] if masks.ndim == 3 else 0
-    out = np.zeros((count, height, width), bool)
-    if count == 0:
+    out = np.zeros((len(masks), height, width), bool)
+    if len(masks) == 0:
         return out
-    x0, y0, x1, y1 = (boxes[:, i : i + 1].astype(np.float32) for i in range(4))
-    box_w = np.maximum(x1 - x0, 1e-3)
-    box_h = np.maximum(y1 - y0, 1e-3)
-    # Frame pixel centres in each box's mask coordinates (cell centres at 0.5, 1.5, …).
-    u = (np.arange(width, dtype=np.float32)[None, :] + 0.5 - x0) / box_w * size - 0.5
-    v = (np.arange(height, dtype=np.float32)[None, :] + 0.5 - y0) / box_h * size - 0.5
-    inside_x = (u >= -0.5) & (u <= size - 0.5)
-    inside_y = (v >= -0.5) & (v <= size - 0.5)
-    u = np.clip(u, 0, size - 1)
-    v = np.clip(v, 0, size - 1)
-    u0, v0 = np.floor(u).astype(np.int64), np.floor(v).astype(np.int64)
-    u1, v1 = np.minimum(u0 + 1, size - 1), np.minimum(v0 + 1, size - 1)
-    fu, fv = (u - u0)[:, None, :], (v - v0)[:, :, None]
-    index = np.arange(count)[:, None, None]
-    top = masks[index, v0[:, :, None], u0[:, None, :]] * (1 - fu)
-    top += masks[index, v0[:, :, None], u1[:, None, :]] * fu
-    bottom = masks[index, v1[:, :, None], u0[:, None, :]] * (1 - fu)
-    bottom += masks[index, v1[:, :, None], u1[:, None, :]] * fu
-    values = top * (1 - fv) + bottom * fv
-    out[:] = (values >= threshold) & inside_y[:, :, None] & inside_x[:, None, :]
+    size = masks.shape[-1]
+    padded = np.pad(masks.astype(np.float32), ((0, 0), (1, 1), (1, 1)))
+    centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+    half = (boxes[:, 2:] - boxes[:, :2]) / 2 * (size + 2) / size
+    finite = np.isfinite(centres).all(axis=1) & np.isfinite(half).all(axis=1)
+    corners = np.zeros((len(masks), 4), np.int64)
+    corners[finite] = np.clip(
+        np.concatenate([centres - half, centres + half], axis=1)[finite], -1e6, 1e6
+    ).astype(np.int64)
+    box_w = np.maximum(corners[:, 2] - corners[:, 0] + 1, 1)
+    box_h = np.maximum(corners[:, 3] - corners[:, 1] + 1, 1)
+    x0, y0 = np.maximum(corners[:, 0], 0), np.maximum(corners[:, 1], 0)
+    x1 = np.minimum(corners[:, 2] + 1, width)
+    y1 = np.minimum(corners[:, 3] + 1, height)
+    for i in np.flatnonzero(finite & (x1 > x0) & (y1 > y0)):
+        resized = cv2.resize(
+            padded[i], (int(box_w[i]), int(box_h[i])), interpolation=cv2.INTER_LINEAR
+        )
+        dy, dx = y0[i] - corners[i, 1], x0[i] - corners[i, 0]
+        window = resized[dy : dy + y1[i] - y0[i], dx : dx + x1[i] - x0[i]]
+        out[i, y0[i] : y1[i], x0[i] : x1[i]] = window >= threshold
     return out

@@ -61,7 +61,11 @@ def test_card_embedded_in_onnx_metadata_is_used(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "edit, message",
     [
-        (lambda t: t.replace('"tv" = "monitor"', '"tv" = "screen"'), "unknown canonical names"),
+        (
+            lambda t: t.replace('canonical = "coco"', 'canonical = { tv = "screen" }'),
+            "unknown canonical names",
+        ),
+        (lambda t: t.replace('canonical = "coco"', 'canonical = "lvis"'), "no shared canonical"),
         (lambda t: t.replace('adapter = "yolox"', 'adapter = "detr"'), "adapter 'detr'"),
         (lambda t: t.replace("labels = [", "labelz = ["), "list of string `labels`"),
         (lambda t: t + "\n[[[", "not valid TOML"),

@@ -85,17 +85,19 @@ def test_nms_ignores_non_finite_boxes_and_handles_empty() -> None:
 
 def test_scale_boxes_divides_and_clips_to_frame() -> None:
     boxes = np.array([[-5, 10, 100, 400]], np.float32)
-    np.testing.assert_allclose(scale_boxes(boxes, 0.5, (480, 640)), [[0, 20, 200, 480]])
+    np.testing.assert_allclose(scale_boxes(boxes, (0.5, 0.5), (480, 640)), [[0, 20, 200, 480]])
+    np.testing.assert_allclose(scale_boxes(boxes, (0.5, 2.0), (480, 640)), [[0, 5, 200, 200]])
 
 
-def test_paste_masks_fills_exactly_the_box_for_a_solid_mask() -> None:
+def test_paste_masks_fills_the_box_for_a_solid_mask() -> None:
     masks = np.ones((2, 28, 28), np.float32)
     masks[1] = 0.0
-    boxes = np.array([[10, 20, 30, 60], [0, 0, 50, 50]], np.float32)
+    boxes = np.array([[10, 20, 38, 76], [0, 0, 50, 50]], np.float32)
     pasted = paste_masks(masks, boxes, (80, 100))
-    expected = np.zeros((80, 100), bool)
-    expected[20:60, 10:30] = True
-    assert (pasted[0] == expected).all()
+    ys, xs = np.nonzero(pasted[0])
+    assert abs(xs.min() - 10) <= 1 and abs(xs.max() - 38) <= 1
+    assert abs(ys.min() - 20) <= 1 and abs(ys.max() - 76) <= 1
+    assert pasted[0, 22:74, 12:36].all()
     assert not pasted[1].any()
 
 
@@ -103,7 +105,13 @@ def test_paste_masks_keeps_mask_shape_left_half() -> None:
     masks = np.zeros((1, 28, 28), np.float32)
     masks[0, :, :14] = 1.0
     pasted = paste_masks(masks, np.array([[0, 0, 56, 56]], np.float32), (56, 56))
-    assert pasted[0, :, :27].all() and not pasted[0, :, 29:].any()
+    assert pasted[0, 2:54, :26].all() and not pasted[0, :, 30:].any()
+
+
+def test_paste_masks_clips_boxes_leaving_the_frame() -> None:
+    masks = np.ones((1, 28, 28), np.float32)
+    pasted = paste_masks(masks, np.array([[-40, -40, 20, 20]], np.float32), (30, 30))
+    assert pasted[0, :18, :18].all() and not pasted[0, 23:, :].any()
 
 
 finite_or_not = st.floats(allow_nan=True, allow_infinity=True, width=32)

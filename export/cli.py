@@ -1,0 +1,129 @@
+"""`officescore export ...` commands. torch is imported only when a command runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from edge.errors import OfficeScoreError
+
+export_app = typer.Typer(no_args_is_help=True, help="Turn source models into verified ONNX models.")
+EXIT_PARITY_FAILED = 1
+
+
+def parse_size(text: str) -> tuple[int, int] | None:
+    """`480x640` → (480, 640); `dynamic` → None."""
+    if text == "dynamic":
+        return None
+    try:
+        height, width = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise OfficeScoreError(f"--size must be HEIGHTxWIDTH or dynamic, got {text!r}") from None
+    return height, width
+
+
+@export_app.command()
+def maskrcnn(
+    out: Annotated[Path, typer.Option(help="Where to write the ONNX model.")],
+    from_torchscript: Annotated[
+        Path | None, typer.Option("--from", help="A TorchScript Mask R-CNN (.pt).")
+    ] = None,
+    torchvision: Annotated[
+        str | None, typer.Option(help="maskrcnn_resnet50_fpn or maskrcnn_resnet50_fpn_v2.")
+    ] = None,
+    weights: Annotated[
+        str, typer.Option(help="DEFAULT (COCO, downloads) or a state_dict .pth file.")
+    ] = "DEFAULT",
+    labels: Annotated[
+        Path | None, typer.Option(help="Class names, one per line (default: COCO's 91).")
+    ] = None,
+    size: Annotated[str, typer.Option(help="Input size HEIGHTxWIDTH, or dynamic.")] = "480x640",
+    opset: Annotated[int, typer.Option(help="ONNX opset, 11..20.")] = 17,
+    box_score_thresh: Annotated[
+        float, typer.Option(help="In-graph score threshold (>= 0.05).")
+    ] = 0.05,
+    rpn_post_nms_top_n: Annotated[
+        int | None, typer.Option(help="Proposals kept after RPN NMS (default: the source's).")
+    ] = None,
+    detections_per_img: Annotated[
+        int | None, typer.Option(help="Most detections per image.")
+    ] = None,
+    slim: Annotated[bool, typer.Option(help="Simplify the graph with onnxslim.")] = False,
+    fp16: Annotated[bool, typer.Option(help="Half-precision weights, for CUDA targets.")] = False,
+    parity_images: Annotated[
+        Path | None, typer.Option(help="A folder of real images for the parity check.")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Keep the model even when parity fails.")] = False,
+) -> None:
+    """Export a Mask R-CNN to ONNX and prove it matches the source, image by image."""
+    from edge.cli import user_errors
+
+    err = Console(stderr=True, highlight=False)
+    with user_errors():
+        from export.onnx_export import ExportOptions
+        from export.run import ExportRequest, run_export
+
+        options = ExportOptions(
+            size=parse_size(size),
+            opset=opset,
+            box_score_thresh=box_score_thresh,
+            rpn_post_nms_top_n=rpn_post_nms_top_n,
+            detections_per_img=detections_per_img,
+            slim=slim,
+            fp16=fp16,
+        )
+        request = ExportRequest(
+            out=out,
+            from_torchscript=from_torchscript,
+            torchvision=torchvision,
+            weights=weights,
+            labels_file=labels,
+            parity_images=parity_images,
+            force=force,
+            options=options,
+        )
+        result = run_export(request)
+    if result.report.torchvision_kernels == "fallback":
+        err.print(
+            "warning: torchvision's C++ kernels do not load beside this torch build; the "
+            "source model ran on slow pure-torch nms/roi_align",
+            markup=False,
+        )
+    table = Table(title=f"parity: ONNX Runtime CPU vs {result.report.torchvision_kernels} torch")
+    for column in (
+        "image",
+        "detections src/onnx",
+        "labels",
+        "box px",
+        "score Δ",
+        "mask IoU min/mean",
+    ):
+        table.add_column(column, overflow="fold")
+    for row in result.report.images:
+        table.add_row(
+            row.image,
+            f"{row.source_detections}/{row.onnx_detections}",
+            f"{row.label_agreement:.0%}",
+            f"{row.max_box_error_px:.3f}",
+            f"{row.max_score_diff:.0e}",
+            f"{row.min_mask_iou:.3f}/{row.mean_mask_iou:.3f}",
+        )
+    Console(highlight=False).print(table)
+    err.print(
+        f"report: {result.report_path}; export took {result.seconds:.1f} s, "
+        f"model {result.size_bytes / 1e6:.1f} MB",
+        markup=False,
+    )
+    if not result.report.passed:
+        for failure in result.report.failures:
+            err.print(f"parity failed: {failure}", markup=False)
+        kept = (
+            f"kept anyway (--force): {out}" if result.model else "model removed (--force keeps it)"
+        )
+        err.print(kept, markup=False)
+        raise typer.Exit(EXIT_PARITY_FAILED)
+    err.print(f"parity passed: {out}", markup=False)

@@ -1,0 +1,190 @@
+"""Parity of an exported ONNX Mask R-CNN against its source model, image by image."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+import torch
+
+from edge.postprocess import paste_masks
+from export.source import MaskRCNNModel, run_reference
+
+MAX_BOX_ERROR_PX = 1.0
+MIN_MASK_IOU = 0.95
+BORDERLINE_SCORE = 0.02  # detections this close to the score threshold may flip either way
+MIN_MASK_PIXELS = 64  # IoU of masks smaller than 8×8 pixels says nothing; they are counted apart
+
+
+@dataclass
+class ImageParity:
+    image: str
+    source_detections: int
+    onnx_detections: int
+    matched: int
+    borderline_unmatched: int
+    tiny_masks: int
+    label_agreement: float
+    max_box_error_px: float
+    max_score_diff: float
+    min_mask_iou: float
+    mean_mask_iou: float
+
+
+@dataclass
+class ParityReport:
+    images: list[ImageParity]
+    torchvision_kernels: str
+    thresholds: dict[str, float] = field(
+        default_factory=lambda: {
+            "max_box_error_px": MAX_BOX_ERROR_PX,
+            "min_mask_iou": MIN_MASK_IOU,
+            "label_agreement": 1.0,
+        }
+    )
+
+    @property
+    def failures(self) -> list[str]:
+        found = []
+        for row in self.images:
+            if row.label_agreement < 1.0:
+                found.append(
+                    f"{row.image}: labels agree on {row.label_agreement:.1%} of detections"
+                )
+            if row.max_box_error_px > MAX_BOX_ERROR_PX:
+                found.append(f"{row.image}: boxes differ by {row.max_box_error_px:.2f} px")
+            if row.min_mask_iou < MIN_MASK_IOU:
+                found.append(f"{row.image}: mask IoU down to {row.min_mask_iou:.3f}")
+        return found
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def write(self, path: Path) -> None:
+        data = {"passed": self.passed, "failures": self.failures, **asdict(self)}
+        path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def generated_images(size: tuple[int, int]) -> dict[str, np.ndarray]:
+    """Two images anyone can regenerate: smooth colour noise and a flat 'desk' scene."""
+    height, width = size
+    rng = np.random.default_rng(0)
+    noise = cv2.resize(
+        rng.integers(0, 255, (height // 16, width // 16, 3), dtype=np.uint8),
+        (width, height),
+        interpolation=cv2.INTER_CUBIC,
+    )
+    scene = np.full((height, width, 3), (200, 210, 220), np.uint8)
+    cv2.rectangle(scene, (0, height * 2 // 3), (width, height), (60, 90, 140), -1)
+    cv2.rectangle(scene, (width // 3, height // 4), (width * 2 // 3, height // 2), (30, 30, 30), -1)
+    cv2.circle(scene, (width // 6, height // 2), height // 8, (40, 140, 60), -1)
+    return {"generated-noise": noise, "generated-desk": scene}
+
+
+def to_tensor(image_bgr: np.ndarray) -> np.ndarray:
+    rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
+    return np.ascontiguousarray(rgb.transpose(2, 0, 1), np.float32) / 255.0
+
+
+def measure_parity(
+    reference: MaskRCNNModel,
+    onnx_path: Path,
+    images: dict[str, np.ndarray],
+    size: tuple[int, int] | None,
+    box_score_thresh: float,
+    kernels: str,
+) -> ParityReport:
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    rows = []
+    for name, image in images.items():
+        if size is not None:
+            image = cv2.resize(image, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+        tensor = to_tensor(image)
+        expected = {
+            k: v.numpy() for k, v in run_reference(reference, torch.from_numpy(tensor)).items()
+        }
+        boxes, labels, scores, masks = session.run(None, {"image": tensor})
+        pasted = paste_masks(masks, boxes, image.shape[:2])
+        rows.append(compare(name, expected, boxes, labels, scores, pasted, box_score_thresh))
+    return ParityReport(rows, kernels)
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    top_left = np.maximum(a[:, None, :2], b[None, :, :2])
+    bottom_right = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.clip(bottom_right - top_left, 0, None).prod(axis=2)
+    area_a = (a[:, 2:] - a[:, :2]).prod(axis=1)
+    area_b = (b[:, 2:] - b[:, :2]).prod(axis=1)
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+
+
+def compare(
+    name: str,
+    expected: dict[str, np.ndarray],
+    boxes: np.ndarray,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    masks: np.ndarray,
+    box_score_thresh: float,
+) -> ImageParity:
+    """Match detections greedily (same label, IoU ≥ 0.5, best source score first) and compare.
+
+    Source detections scoring below the export's threshold are not expected in the export;
+    unmatched detections within BORDERLINE_SCORE of it, on either side, are counted apart.
+    """
+    expected_rows = expected["scores"] >= box_score_thresh - BORDERLINE_SCORE
+    source_boxes, source_labels = (
+        expected["boxes"][expected_rows],
+        expected["labels"][expected_rows],
+    )
+    source_scores = expected["scores"][expected_rows]
+    source_masks = expected["masks"][expected_rows, 0] >= 0.5
+    overlap = box_iou(source_boxes, boxes)
+    overlap[source_labels[:, None] != labels[None, :]] = 0
+    pairs = []
+    for i in np.argsort(-source_scores):
+        if overlap.shape[1] and overlap[i].max() >= 0.5:
+            j = int(overlap[i].argmax())
+            pairs.append((int(i), j))
+            overlap[:, j] = 0
+    matched_source = np.array([i for i, _ in pairs], int)
+    matched_onnx = np.array([j for _, j in pairs], int)
+    unmatched_scores = np.concatenate(
+        [np.delete(source_scores, matched_source), np.delete(scores, matched_onnx)]
+    )
+    borderline = int((np.abs(unmatched_scores - box_score_thresh) < BORDERLINE_SCORE).sum())
+    decisive = len(unmatched_scores) - borderline
+    total = len(pairs) + decisive
+    sized = [
+        (i, j)
+        for i, j in pairs
+        if np.logical_or(source_masks[i], masks[j]).sum() >= MIN_MASK_PIXELS
+    ]
+    ious = [mask_iou(source_masks[i], masks[j]) for i, j in sized]
+    return ImageParity(
+        image=name,
+        source_detections=len(expected["boxes"]),
+        onnx_detections=len(boxes),
+        matched=len(pairs),
+        borderline_unmatched=borderline,
+        tiny_masks=len(pairs) - len(sized),
+        label_agreement=len(pairs) / total if total else 1.0,
+        max_box_error_px=float(np.abs(source_boxes[matched_source] - boxes[matched_onnx]).max())
+        if pairs
+        else 0.0,
+        max_score_diff=float(np.abs(source_scores[matched_source] - scores[matched_onnx]).max())
+        if pairs
+        else 0.0,
+        min_mask_iou=float(min(ious)) if ious else 1.0,
+        mean_mask_iou=float(np.mean(ious)) if ious else 1.0,
+    )
+
+
+def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.logical_or(a, b).sum()
+    return float(np.logical_and(a, b).sum() / union) if union else 1.0

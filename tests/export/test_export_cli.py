@@ -1,0 +1,199 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import onnx
+import onnxruntime as ort
+import pytest
+import tomllib
+
+from edge.cli import app
+from edge.modelcard import CARD_METADATA_KEY
+from edge.scorer import Scorer, ScorerConfig
+from edge.session import SessionConfig
+from tests.export.conftest import SIZE, runner
+
+
+def test_export_writes_metadata_and_a_card_the_runtime_reads(exported: tuple[Path, str]) -> None:
+    model, _ = exported
+    metadata = {
+        p.key: p.value for p in onnx.load(str(model), load_external_data=False).metadata_props
+    }
+    card = tomllib.loads(metadata[CARD_METADATA_KEY])
+    assert card["model"]["adapter"] == "maskrcnn" and card["input"]["height"] == 240
+    labels = json.loads(metadata["officescore.labels"])
+    assert len(labels) == 91 and labels[62] == "chair"
+    assert json.loads(metadata["officescore.input"])["size"] == [240, 320]
+    assert len(metadata["officescore.source_sha256"]) == 64
+    versions = json.loads(metadata["officescore.versions"])
+    assert versions["torchvision_kernels"] == "native" and "onnxruntime" in versions
+    assert json.loads(metadata["officescore.export_options"])["box_score_thresh"] == 0.05
+    session = ort.InferenceSession(str(model))
+    assert [i.shape for i in session.get_inputs()] == [[3, 240, 320]]
+
+
+def test_parity_report_passes_on_generated_and_real_images(
+    exported: tuple[Path, str], photos: Path
+) -> None:
+    model, printed = exported
+    report = json.loads(model.with_suffix(".parity.json").read_text())
+    assert report["passed"] and report["failures"] == []
+    names = [row["image"] for row in report["images"]]
+    assert names[:2] == ["generated-noise", "generated-desk"]
+    assert set(names[2:]) == {p.name for p in photos.glob("*.jpg")}
+    for row in report["images"]:
+        assert row["matched"] > 0 and row["label_agreement"] == 1.0
+        assert row["max_box_error_px"] <= 1.0 and row["min_mask_iou"] >= 0.95
+    assert "parity passed" in printed and "box px" in printed and "generated-desk" in printed
+
+
+def test_runtime_scores_a_photo_with_the_exported_model(
+    exported: tuple[Path, str], photos: Path
+) -> None:
+    model, _ = exported
+    scorer = Scorer(ScorerConfig(session=SessionConfig(model_path=model), conf=0.5))
+    assert scorer.detector.card.adapter == "maskrcnn"
+    image = cv2.imread(str(photos / "000000000599.jpg"))
+    detections, score, _ = scorer.analyze(image)
+    assert len(detections) > 0 and set(detections.names) == {"chair"}  # the favoured class
+    assert detections.mask is not None and detections.mask.shape == (
+        len(detections),
+        *image.shape[:2],
+    )
+    assert detections.mask.any(axis=(1, 2)).all()
+    for mask, (x0, y0, x1, y1) in zip(detections.mask, detections.xyxy, strict=True):
+        margin_x, margin_y = (x1 - x0) / 28 + 2, (y1 - y0) / 28 + 2  # pasting widens by 1/28
+        ys, xs = mask.nonzero()
+        assert xs.min() >= x0 - margin_x and xs.max() <= x1 + margin_x
+        assert ys.min() >= y0 - margin_y and ys.max() <= y1 + margin_y
+    assert next(c for c in score.criteria if c.id == "chair").status == "met"
+
+
+def test_live_runs_the_exported_model(exported: tuple[Path, str], office_video: Path) -> None:
+    model, _ = exported
+    result = runner.invoke(
+        app,
+        [
+            "live",
+            "--source",
+            str(office_video),
+            "--model",
+            str(model),
+            "--headless",
+            "--no-realtime",
+            "--max-frames",
+            "2",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 2
+
+
+def test_export_that_changes_the_outputs_fails_parity_and_is_removed(
+    scripted_model: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "few_proposals.onnx"
+    args = [
+        "export",
+        "maskrcnn",
+        "--from",
+        str(scripted_model),
+        "--out",
+        str(out),
+        "--size",
+        SIZE,
+        "--rpn-post-nms-top-n",
+        "5",
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert "parity failed: generated-noise: labels agree on" in result.stderr
+    assert "model removed" in result.stderr and not out.exists()
+    assert not json.loads(out.with_suffix(".parity.json").read_text())["passed"]
+    forced = runner.invoke(app, [*args, "--force"])
+    assert forced.exit_code == 1 and out.exists() and "kept anyway" in forced.stderr
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--size", "big"], "--size must be HEIGHTxWIDTH or dynamic"),
+        (["--box-score-thresh", "0.01"], "below 0.05"),
+        (["--opset", "9"], "--opset must be 11..20"),
+        (["--labels", "/nonexistent/labels.txt"], "cannot read labels"),
+    ],
+)
+def test_bad_export_options_exit_2(
+    scripted_model: Path, tmp_path: Path, extra: list[str], message: str
+) -> None:
+    out = tmp_path / "m.onnx"
+    result = runner.invoke(
+        app, ["export", "maskrcnn", "--from", str(scripted_model), "--out", str(out), *extra]
+    )
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert message in result.stderr and not out.exists()
+
+
+def test_unwritable_output_leaves_nothing_behind(scripted_model: Path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "export",
+            "maskrcnn",
+            "--from",
+            str(scripted_model),
+            "--out",
+            "/proc/officescore/m.onnx",
+            "--size",
+            SIZE,
+        ],
+    )
+    assert result.exit_code == 2 and "error: cannot create /proc/officescore" in result.stderr
+
+
+def test_wrong_number_of_labels_is_refused(scripted_model: Path, tmp_path: Path) -> None:
+    labels = tmp_path / "labels.txt"
+    labels.write_text("desk\nchair\n")
+    result = runner.invoke(
+        app,
+        [
+            "export",
+            "maskrcnn",
+            "--from",
+            str(scripted_model),
+            "--out",
+            str(tmp_path / "m.onnx"),
+            "--labels",
+            str(labels),
+        ],
+    )
+    assert result.exit_code == 2 and "2 labels for a model with 91 classes" in result.stderr
+    assert list(tmp_path.glob("*.onnx*")) == []
+
+
+def test_a_stricter_score_threshold_still_matches_the_detections_it_keeps(
+    scripted_model: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "strict.onnx"
+    result = runner.invoke(
+        app,
+        [
+            "export",
+            "maskrcnn",
+            "--from",
+            str(scripted_model),
+            "--out",
+            str(out),
+            "--size",
+            SIZE,
+            "--box-score-thresh",
+            "0.7",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(out.with_suffix(".parity.json").read_text())["images"]
+    assert all(0 < row["onnx_detections"] < row["source_detections"] for row in rows)
+    assert all(row["label_agreement"] == 1.0 for row in rows)
