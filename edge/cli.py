@@ -204,7 +204,7 @@ def _print_summary(summary: LiveSummary, err: Console) -> None:
 
 
 def main() -> None:
-    from export.cli import export_app
+    from export.cli import register
 
-    app.add_typer(export_app, name="export")
+    register(app)
     app()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +14,26 @@ from rich.table import Table
 from edge.errors import OfficeScoreError
 
 export_app = typer.Typer(no_args_is_help=True, help="Turn source models into verified ONNX models.")
+
+
+@contextmanager
+def optional_dependencies(extra: str) -> Iterator[None]:
+    """A missing optional package becomes a one-line hint, not a traceback."""
+    try:
+        yield
+    except ImportError as error:
+        name = (error.name or str(error)).split(".")[0]
+        raise OfficeScoreError(
+            f"this command needs {name}: pip install 'officescore[{extra}]'"
+        ) from None
+
+
+def register(app: typer.Typer) -> None:
+    """Add `export ...` and `evaluate` to the main command line."""
+    app.add_typer(export_app, name="export")
+    app.command()(evaluate)
+
+
 EXIT_PARITY_FAILED = 1
 
 
@@ -63,7 +85,7 @@ def maskrcnn(
     from edge.cli import user_errors
 
     err = Console(stderr=True, highlight=False)
-    with user_errors():
+    with user_errors(), optional_dependencies("export"):
         from export.onnx_export import ExportOptions
         from export.run import ExportRequest, run_export
 
@@ -127,3 +149,59 @@ def maskrcnn(
         err.print(kept, markup=False)
         raise typer.Exit(EXIT_PARITY_FAILED)
     err.print(f"parity passed: {out}", markup=False)
+
+
+def evaluate(
+    model: Annotated[Path, typer.Option(help="The ONNX model to evaluate.")],
+    coco: Annotated[Path, typer.Option(help="COCO-format annotations (instances JSON).")],
+    images: Annotated[Path, typer.Option(help="Folder holding the annotated images.")],
+    torchscript: Annotated[
+        Path | None, typer.Option(help="Its TorchScript source, to report the mAP delta.")
+    ] = None,
+    card: Annotated[
+        Path | None, typer.Option(help="Model card, if not beside or inside the model.")
+    ] = None,
+    device: Annotated[str, typer.Option(help="auto|cpu|cuda|tensorrt")] = "auto",
+    conf: Annotated[float, typer.Option(help="Lowest score kept (mAP wants low).")] = 0.05,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """COCO box and mask mAP of an ONNX model (and the delta to its TorchScript source)."""
+    import json
+
+    from rich.progress import Progress
+
+    from edge.cli import user_errors
+    from export.evaluate import METRIC_NAMES, EvaluateRequest, run_evaluation
+
+    request = EvaluateRequest(
+        model=model,
+        coco=coco,
+        images=images,
+        torchscript=torchscript,
+        card=card,
+        device=device,
+        conf=conf,
+    )
+    with (
+        user_errors(),
+        optional_dependencies("eval"),
+        Progress(console=Console(stderr=True), transient=True) as bar,
+    ):
+        task = bar.add_task("evaluating", total=None)
+        report = run_evaluation(
+            request, lambda done, total: bar.update(task, completed=done, total=total)
+        )
+    if json_output:
+        print(json.dumps(report.to_dict()))
+        return
+    table = Table(title=f"COCO mAP on {coco.name}")
+    table.add_column("model")
+    table.add_column("type")
+    for name in METRIC_NAMES:
+        table.add_column(name)
+    rows = [report.onnx] + ([report.torchscript] if report.torchscript else [])
+    for metrics in rows:
+        for kind, values in (("bbox", metrics.bbox), ("segm", metrics.segm)):
+            if values is not None:
+                table.add_row(metrics.name, kind, *(f"{values[n]:.3f}" for n in METRIC_NAMES))
+    Console(highlight=False).print(table)

@@ -10,13 +10,13 @@ import torch
 from typer.testing import CliRunner
 
 from edge.cli import app
-from export.cli import export_app
+from export.cli import register
 from export.torchvision_setup import load_torchvision
 
 SIZE = "240x320"
 SMALL = {"min_size": 240, "max_size": 320, "rpn_post_nms_top_n_test": 100}
 
-app.add_typer(export_app, name="export")
+register(app)
 runner = CliRunner()
 
 
