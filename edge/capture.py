@@ -27,7 +27,8 @@ OPEN_TIMEOUT_MS = 5000
 class Frame:
     image: np.ndarray
     index: int
-    timestamp: float
+    timestamp: float  # seconds into the video, or since the camera opened
+    captured_at: float  # time.perf_counter() when it was read
 
 
 @dataclass
@@ -157,7 +158,7 @@ class FrameSource:
                             return
                 else:
                     timestamp = time.monotonic() - started
-                self._put(Frame(image, index, timestamp))
+                self._put(Frame(image, index, timestamp, time.perf_counter()))
                 index += 1
         finally:
             with self._changed:

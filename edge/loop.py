@@ -47,6 +47,7 @@ class LiveSummary:
     lost: str | None = None
     last_score: Score | None = None
     stage_p50_ms: dict[str, float] = field(default_factory=dict)
+    result_age_p50_ms: float = 0.0  # from a frame's capture to its result being out
 
     @property
     def fps(self) -> float:
@@ -122,6 +123,7 @@ def run_live(
     window = None if headless else Window(source.frame_size)
     rolling = scorer.rolling()
     recent: deque[dict[str, float]] = deque(maxlen=TIMING_WINDOW)
+    ages: deque[float] = deque(maxlen=TIMING_WINDOW)
     fps = 0.0
     started = waited_since = time.perf_counter()
     try:
@@ -148,6 +150,7 @@ def run_live(
                 if window is None:
                     out.write(json.dumps(frame_result_to_dict(result)) + "\n")
                     out.flush()
+                ages.append((time.perf_counter() - frame.captured_at) * 1e3)
                 elapsed = time.perf_counter() - started
                 fps = summary.frames / elapsed if elapsed > 0 else 0.0
                 if config.max_frames and summary.frames >= config.max_frames:
@@ -169,6 +172,7 @@ def run_live(
         if recent
         else {}
     )
+    summary.result_age_p50_ms = float(np.median(ages)) if ages else 0.0
     if summary.frames == 0 and not summary.interrupted:
         raise OfficeScoreError(f"no frames could be read from {source.name}")
     return summary

@@ -16,13 +16,23 @@ from edge.errors import OfficeScoreError
 export_app = typer.Typer(no_args_is_help=True, help="Turn source models into verified ONNX models.")
 
 
+EXTRA_OF = {
+    "torch": "export",
+    "torchvision": "export",
+    "onnxslim": "export",
+    "pycocotools": "eval",
+    "matplotlib": "bench",
+}
+
+
 @contextmanager
-def optional_dependencies(extra: str) -> Iterator[None]:
-    """A missing optional package becomes a one-line hint, not a traceback."""
+def optional_dependencies() -> Iterator[None]:
+    """A missing optional package becomes a one-line install hint, not a traceback."""
     try:
         yield
     except ImportError as error:
         name = (error.name or str(error)).split(".")[0]
+        extra = EXTRA_OF.get(name, "dev")
         raise OfficeScoreError(
             f"this command needs {name}: pip install 'officescore[{extra}]'"
         ) from None
@@ -30,8 +40,11 @@ def optional_dependencies(extra: str) -> Iterator[None]:
 
 def register(app: typer.Typer) -> None:
     """Add `export ...` and `evaluate` to the main command line."""
+    from benchmarks.cli import bench
+
     app.add_typer(export_app, name="export")
     app.command()(evaluate)
+    app.command()(bench)
 
 
 EXIT_PARITY_FAILED = 1
@@ -85,7 +98,7 @@ def maskrcnn(
     from edge.cli import user_errors
 
     err = Console(stderr=True, highlight=False)
-    with user_errors(), optional_dependencies("export"):
+    with user_errors(), optional_dependencies():
         from export.onnx_export import ExportOptions
         from export.run import ExportRequest, run_export
 
@@ -184,7 +197,7 @@ def evaluate(
     )
     with (
         user_errors(),
-        optional_dependencies("eval"),
+        optional_dependencies(),
         Progress(console=Console(stderr=True), transient=True) as bar,
     ):
         task = bar.add_task("evaluating", total=None)

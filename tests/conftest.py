@@ -8,11 +8,19 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
+from edge.cli import app
 from edge.scorer import Scorer, ScorerConfig
+from export.cli import register
 
 REPO = Path(__file__).resolve().parents[1]
 PHOTOS = REPO.parent / "shared" / "photos"
+MASKRCNN_SIZE = "240x320"
+SMALL_MASKRCNN = {"min_size": 240, "max_size": 320, "rpn_post_nms_top_n_test": 100}
+
+register(app)  # export, evaluate and bench, as `officescore` itself does
+runner = CliRunner()
 
 
 @pytest.fixture(scope="session")
@@ -81,3 +89,44 @@ def office_video(photos: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
         image = cv2.resize(cv2.imread(str(photos / name)), (640, 480))
         frames += [image] * 20
     return write_video(tmp_path_factory.mktemp("video") / "office.mp4", frames)
+
+
+@pytest.fixture(scope="session")
+def scripted_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random-initialised Mask R-CNN (see export/random_model.py), scripted and saved."""
+    import warnings
+
+    import torch
+
+    from export.random_model import random_maskrcnn
+    from export.torchvision_setup import load_torchvision
+
+    load_torchvision()
+    warnings.filterwarnings("ignore", module="torch")
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    path = tmp_path_factory.mktemp("source") / "maskrcnn.pt"
+    torch.jit.script(random_maskrcnn(**SMALL_MASKRCNN)).save(str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def exported(
+    scripted_model: Path, photos: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, str]:
+    """That model exported through the CLI, and what the CLI printed."""
+    out = tmp_path_factory.mktemp("onnx") / "maskrcnn.onnx"
+    args = [
+        "export",
+        "maskrcnn",
+        "--from",
+        str(scripted_model),
+        "--out",
+        str(out),
+        "--size",
+        MASKRCNN_SIZE,
+        "--parity-images",
+        str(photos),
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    return out, result.stdout + result.stderr

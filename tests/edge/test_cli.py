@@ -7,11 +7,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from edge.cli import app
+from tests.conftest import runner
 
-runner = CliRunner()
 LIVING_ROOM = "000000000599.jpg"
 
 

@@ -12,7 +12,7 @@ from pycocotools import mask as mask_utils
 from edge.cli import app
 from export.parity import to_tensor
 from export.source import run_reference
-from tests.export.conftest import runner
+from tests.conftest import runner
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,8 @@ from edge.cli import app
 from edge.modelcard import CARD_METADATA_KEY
 from edge.scorer import Scorer, ScorerConfig
 from edge.session import SessionConfig
-from tests.export.conftest import SIZE, runner
+from tests.conftest import MASKRCNN_SIZE as SIZE
+from tests.conftest import runner
 
 
 def test_export_writes_metadata_and_a_card_the_runtime_reads(exported: tuple[Path, str]) -> None:

@@ -1,0 +1,118 @@
+"""`officescore bench`: latency per stage and end to end, per backend, size and thread count."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from benchmarks.environment import stamp
+from benchmarks.loop import LoopResult, bench_loop
+from benchmarks.report import as_table, rows, write_csv, write_plot
+from benchmarks.runners import BenchResult, BenchSpec, bench_onnx, bench_torchscript
+from edge.capture import resolve_source
+from edge.cli import user_errors
+from edge.errors import OfficeScoreError
+from edge.scorer import Scorer, ScorerConfig
+from edge.session import SessionConfig
+from export.cli import optional_dependencies, parse_size
+
+
+def bench(
+    model: Annotated[
+        list[Path] | None, typer.Option(help="ONNX models to time (default: the bundled detector).")
+    ] = None,
+    torchscript: Annotated[
+        Path | None, typer.Option(help="A TorchScript Mask R-CNN: the baseline for speed-ups.")
+    ] = None,
+    size: Annotated[list[str] | None, typer.Option(help="Frame sizes HEIGHTxWIDTH.")] = None,
+    threads: Annotated[list[int] | None, typer.Option(help="CPU thread counts.")] = None,
+    device: Annotated[str, typer.Option(help="auto|cpu|cuda|tensorrt for ONNX models.")] = "cpu",
+    warmup: Annotated[int, typer.Option(min=0)] = 3,
+    iterations: Annotated[int, typer.Option(min=1)] = 20,
+    photo: Annotated[
+        Path | None, typer.Option(help="Time on this photo (default: generated).")
+    ] = None,
+    video: Annotated[
+        str | None,
+        typer.Option(help="Also run the live loop on this video ('demo': bundled clip)."),
+    ] = None,
+    realtime: Annotated[bool, typer.Option(help="Loop: play the video at its frame rate.")] = False,
+    loop_frames: Annotated[
+        int | None, typer.Option(help="Loop: stop after this many frames.")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print everything as JSON.")] = False,
+    csv_path: Annotated[Path | None, typer.Option("--csv", help="Write the table as CSV.")] = None,
+    plot: Annotated[Path | None, typer.Option(help="Write a stage-latency plot (PNG).")] = None,
+) -> None:
+    """Time the pipeline per stage; compare backends within one run."""
+    err = Console(stderr=True, highlight=False)
+    results: list[BenchResult] = []
+    loop: LoopResult | None = None
+    model_paths: list[Path | None] = list(model) if model else [None]
+    with user_errors(), optional_dependencies():
+        sizes = [parse_size(s) for s in size or ["480x640"]]
+        for frame_size in sizes:
+            if frame_size is None:
+                raise OfficeScoreError("bench needs concrete sizes, not dynamic")
+            for thread_count in threads or [2]:
+                spec = BenchSpec(frame_size, thread_count, warmup, iterations, device)
+                if torchscript is not None:
+                    err.print(
+                        f"timing {torchscript.name} (TorchScript) at {frame_size}, "
+                        f"{thread_count} threads",
+                        markup=False,
+                    )
+                    results.append(bench_torchscript(torchscript, spec, photo))
+                for path in model_paths:
+                    err.print(
+                        f"timing {path or 'bundled detector'} at {frame_size}, "
+                        f"{thread_count} threads",
+                        markup=False,
+                    )
+                    results.append(bench_onnx(path, spec, photo))
+        if video is not None:
+            first = model_paths[0]
+            scorer = Scorer(
+                ScorerConfig(
+                    session=SessionConfig(
+                        model_path=first, device=device, threads=(threads or [2])[0]
+                    )
+                )
+            )
+            loop = bench_loop(Path(str(resolve_source(video))), scorer, realtime, loop_frames)
+        if csv_path:
+            write_csv(results, csv_path)
+        if plot:
+            write_plot(results, plot)
+    if json_output:
+        print(
+            json.dumps(
+                {
+                    "environment": stamp(),
+                    "results": rows(results),
+                    "loop": loop.to_dict() if loop else None,
+                }
+            )
+        )
+        return
+    console = Console(highlight=False)
+    console.print(as_table(results))
+    if loop:
+        console.print(
+            f"loop on {loop.video} ({'realtime' if loop.realtime else 'every frame'}): "
+            f"{loop.frames} frames, {loop.processed_fps:.1f} fps processed vs "
+            f"{loop.model_only_fps:.1f} fps model alone ({loop.share_of_model_throughput:.0%}), "
+            f"source {loop.source_fps:.0f} fps, dropped {loop.dropped}, "
+            f"result age p50 {loop.result_age_p50_ms:.1f} ms",
+            markup=False,
+        )
+    environment = stamp()
+    console.print(
+        f"{environment['cpu']}, {environment['cores']} cores, {environment['os']}; "
+        f"{environment['packages']}",
+        markup=False,
+    )

@@ -1,0 +1,129 @@
+"""Benchmark results as a table, JSON, CSV and a plot, with speed-ups computed in-run."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from benchmarks.runners import STAGES, BenchResult
+
+
+def speedup(result: BenchResult, results: list[BenchResult]) -> float | None:
+    """End-to-end p50 of the TorchScript baseline at the same size and threads over this one's.
+
+    None when there is no such baseline, or it ran on fallback kernels (not a fair baseline).
+    """
+    baseline = next(
+        (
+            r
+            for r in results
+            if r.backend == "torchscript" and r.size == result.size and r.threads == result.threads
+        ),
+        None,
+    )
+    if baseline is None or baseline is result or baseline.kernels != "native":
+        return None
+    return baseline.summary("end_to_end")["p50"] / result.summary("end_to_end")["p50"]
+
+
+def rows(results: list[BenchResult]) -> list[dict[str, Any]]:
+    table = []
+    for result in results:
+        end_to_end = result.summary("end_to_end")
+        row: dict[str, Any] = {
+            "backend": result.backend,
+            "model": result.model,
+            "size": f"{result.size[0]}x{result.size[1]}",
+            "threads": result.threads,
+            "provider": result.provider,
+            "precision": result.precision,
+            "torchvision_kernels": result.kernels,
+            "detections": result.detections,
+            **{
+                f"{stage}_p50_ms": round(result.summary(stage)["p50"], 3)
+                for stage in STAGES
+                if stage in result.stages_ms
+            },
+            **{f"end_to_end_{k}": round(v, 3) for k, v in end_to_end.items()},
+            "speedup_vs_torchscript": _round(speedup(result, results)),
+            "peak_rss_mb": round(result.peak_rss_mb, 1),
+        }
+        table.append(row)
+    return table
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def as_table(results: list[BenchResult]) -> Table:
+    """One column per result, one row per measure: fits a terminal for a handful of results."""
+    table = Table(title="officescore bench (ms per frame, p50 unless noted)")
+    table.add_column("")
+    for index, _ in enumerate(results, start=1):
+        table.add_column(f"#{index}", overflow="fold")
+    data = rows(results)
+
+    def line(name: str, cell: Callable[[dict[str, Any]], str]) -> None:
+        table.add_row(name, *(cell(row) for row in data))
+
+    line("backend", lambda r: r["backend"])
+    line("model", lambda r: r["model"])
+    line("size, threads", lambda r: f"{r['size']}, {r['threads']}")
+    line("provider", lambda r: r["provider"])
+    line("precision", lambda r: r["precision"])
+    line("torchvision kernels", lambda r: r["torchvision_kernels"] or "—")
+    line("detections", lambda r: str(r["detections"]))
+    for stage in STAGES:
+        line(stage, _stage_cell(stage))
+    line("end to end p50", lambda r: f"{r['end_to_end_p50']:.1f}")
+    line("end to end p90 / p99", lambda r: f"{r['end_to_end_p90']:.1f} / {r['end_to_end_p99']:.1f}")
+    line("fps (1 / p50)", lambda r: f"{r['end_to_end_fps']:.1f}")
+    line(
+        "speed-up vs TorchScript",
+        lambda r: f"{r['speedup_vs_torchscript']:.2f}×" if r["speedup_vs_torchscript"] else "—",
+    )
+    line("peak RSS so far (MB)", lambda r: f"{r['peak_rss_mb']:.0f}")
+    return table
+
+
+def _stage_cell(stage: str) -> Callable[[dict[str, Any]], str]:
+    key = f"{stage}_p50_ms"
+    return lambda row: f"{row[key]:.2f}" if key in row else "—"
+
+
+def write_csv(results: list[BenchResult], path: Path) -> None:
+    table = rows(results)
+    columns = sorted(
+        {key for row in table for key in row},
+        key=lambda k: list(table[0]).index(k) if k in table[0] else len(table[0]),
+    )
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(table)
+
+
+def write_plot(results: list[BenchResult], path: Path) -> None:
+    """Stacked p50 latency per stage, one bar per backend and size."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [f"{r.backend}\n{r.model}\n{r.size[0]}x{r.size[1]} t{r.threads}" for r in results]
+    figure, axis = plt.subplots(figsize=(max(6, 2.2 * len(results)), 4.5))
+    bottoms = [0.0] * len(results)
+    for stage in STAGES:
+        values = [r.summary(stage)["p50"] if stage in r.stages_ms else 0.0 for r in results]
+        axis.bar(labels, values, bottom=bottoms, label=stage)
+        bottoms = [b + v for b, v in zip(bottoms, values, strict=True)]
+    axis.set_ylabel("p50 latency per frame (ms)")
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

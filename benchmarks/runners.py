@@ -1,0 +1,179 @@
+"""Timed runs of one backend on one input size: per-stage latencies, end to end."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnx
+
+from benchmarks.environment import peak_rss_mb
+from edge.batch import read_image
+from edge.errors import OfficeScoreError
+from edge.overlay import annotate
+from edge.scorer import Scorer, ScorerConfig
+from edge.session import SessionConfig
+
+STAGES = ("decode", "preprocess", "inference", "postprocess", "score", "overlay")
+
+
+@dataclass(frozen=True)
+class BenchSpec:
+    size: tuple[int, int] = (480, 640)  # frame height, width
+    threads: int = 2
+    warmup: int = 3
+    iterations: int = 20
+    device: str = "cpu"
+
+
+@dataclass
+class BenchResult:
+    backend: str
+    model: str
+    size: tuple[int, int]
+    threads: int
+    provider: str
+    precision: str
+    kernels: str | None
+    detections: int
+    stages_ms: dict[str, list[float]] = field(default_factory=dict)
+    peak_rss_mb: float = 0.0
+
+    def summary(self, stage: str) -> dict[str, float]:
+        values = np.asarray(self.stages_ms[stage])
+        p50 = float(np.percentile(values, 50))
+        return {
+            "mean": float(values.mean()),
+            "p50": p50,
+            "p90": float(np.percentile(values, 90)),
+            "p99": float(np.percentile(values, 99)),
+            "fps": 1000.0 / p50 if p50 > 0 else 0.0,
+        }
+
+
+def frame_for(size: tuple[int, int], photo: Path | None) -> np.ndarray:
+    """A real photo resized to the benchmark size, or a generated scene without one."""
+    height, width = size
+    if photo is not None:
+        image = read_image(photo)[0]
+        return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+    rng = np.random.default_rng(0)
+    small = rng.integers(0, 255, (height // 16, width // 16, 3), dtype=np.uint8)
+    return cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
+
+
+def decode(encoded: np.ndarray) -> np.ndarray:
+    image = cv2.imdecode(encoded, cv2.IMREAD_COLOR)
+    if image is None:
+        raise OfficeScoreError("benchmark frame could not be decoded")
+    return image
+
+
+def onnx_precision(model_path: Path) -> str:
+    proto = onnx.load(str(model_path), load_external_data=False)
+    if any(node.op_type in ("QuantizeLinear", "DequantizeLinear") for node in proto.graph.node):
+        return "int8"
+    if any(init.data_type == onnx.TensorProto.FLOAT16 for init in proto.graph.initializer):
+        return "fp16"
+    return "fp32"
+
+
+def _repeat(spec: BenchSpec, step: Callable[[], dict[str, float]]) -> dict[str, list[float]]:
+    for _ in range(spec.warmup):
+        step()
+    stages: dict[str, list[float]] = {}
+    for _ in range(spec.iterations):
+        started = time.perf_counter()
+        timings = step()
+        timings["end_to_end"] = (time.perf_counter() - started) * 1e3
+        for stage, ms in timings.items():
+            stages.setdefault(stage, []).append(ms)
+    return stages
+
+
+def bench_onnx(model_path: Path | None, spec: BenchSpec, photo: Path | None) -> BenchResult:
+    """The runtime pipeline: JPEG decode, preprocess, ORT, post-process, score, overlay."""
+    scorer = Scorer(
+        ScorerConfig(
+            session=SessionConfig(model_path=model_path, device=spec.device, threads=spec.threads)
+        )
+    )
+    encoded = cv2.imencode(".jpg", frame_for(spec.size, photo))[1]
+    found = [0]
+
+    def step() -> dict[str, float]:
+        started = time.perf_counter()
+        image = decode(encoded)
+        decoded = time.perf_counter()
+        detections, score, timings = scorer.analyze(image)
+        drawn_from = time.perf_counter()
+        annotate(image, detections, score, scorer.provider)
+        found[0] = len(detections)
+        return {
+            "decode": (decoded - started) * 1e3,
+            **timings,
+            "overlay": (time.perf_counter() - drawn_from) * 1e3,
+        }
+
+    stages = _repeat(spec, step)
+    path = scorer.detector.card.model_path
+    return BenchResult(
+        "onnxruntime",
+        scorer.detector.card.name,
+        spec.size,
+        spec.threads,
+        scorer.provider,
+        onnx_precision(path),
+        None,
+        found[0],
+        stages,
+        peak_rss_mb(),
+    )
+
+
+def bench_torchscript(model_path: Path, spec: BenchSpec, photo: Path | None) -> BenchResult:
+    """The baseline: a TorchScript Mask R-CNN, preprocess and inference (masks pasted in-graph)."""
+    import torch
+
+    from export.parity import to_tensor
+    from export.source import load_torchscript, run_reference
+
+    torch.set_num_threads(spec.threads or torch.get_num_threads())
+    with warnings.catch_warnings():  # torch.jit's deprecation notices are not for users
+        warnings.simplefilter("ignore")
+        source = load_torchscript(model_path)
+    encoded = cv2.imencode(".jpg", frame_for(spec.size, photo))[1]
+    found = [0]
+
+    def step() -> dict[str, float]:
+        started = time.perf_counter()
+        image = decode(encoded)
+        decoded = time.perf_counter()
+        tensor = torch.from_numpy(to_tensor(image))
+        prepared = time.perf_counter()
+        output = run_reference(source.reference, tensor)
+        found[0] = len(output["boxes"])
+        return {
+            "decode": (decoded - started) * 1e3,
+            "preprocess": (prepared - decoded) * 1e3,
+            "inference": (time.perf_counter() - prepared) * 1e3,
+        }
+
+    stages = _repeat(spec, step)
+    return BenchResult(
+        "torchscript",
+        model_path.name,
+        spec.size,
+        spec.threads,
+        "torch CPU",
+        "fp32",
+        source.kernels,
+        found[0],
+        stages,
+        peak_rss_mb(),
+    )

@@ -1,0 +1,82 @@
+"""Smoke tests that keep the benchmark harness from rotting. They check structure, not speed."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import cv2
+
+from edge.cli import app
+from tests.conftest import runner
+
+
+def test_bench_bundled_detector_with_loop_json_csv_and_plot(photos: Path, tmp_path: Path) -> None:
+    args = [
+        "bench",
+        "--iterations",
+        "3",
+        "--warmup",
+        "1",
+        "--size",
+        "240x320",
+        "--size",
+        "480x640",
+        "--photo",
+        str(photos / "000000000599.jpg"),
+        "--video",
+        "demo",
+        "--loop-frames",
+        "20",
+        "--csv",
+        str(tmp_path / "bench.csv"),
+        "--plot",
+        str(tmp_path / "bench.png"),
+        "--json",
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["environment"]["cores"] >= 1 and "onnxruntime" in str(
+        report["environment"]["packages"]
+    )
+    assert [row["size"] for row in report["results"]] == ["240x320", "480x640"]
+    row = report["results"][0]
+    assert row["provider"] == "CPUExecutionProvider" and row["precision"] == "fp32"
+    for stage in ("decode", "preprocess", "inference", "postprocess", "score", "overlay"):
+        assert row[f"{stage}_p50_ms"] > 0
+    assert row["end_to_end_p50"] <= row["end_to_end_p99"] and row["speedup_vs_torchscript"] is None
+    assert report["loop"]["frames"] == 20 and report["loop"]["dropped"] == 0
+    assert report["loop"]["share_of_model_throughput"] > 0
+    with (tmp_path / "bench.csv").open() as handle:
+        assert len(list(csv.DictReader(handle))) == 2
+    assert cv2.imread(str(tmp_path / "bench.png")).shape[2] == 3
+
+
+def test_bench_computes_speedup_against_a_torchscript_baseline(
+    scripted_model: Path, exported: tuple[Path, str]
+) -> None:
+    model, _ = exported
+    args = [
+        "bench",
+        "--torchscript",
+        str(scripted_model),
+        "--model",
+        str(model),
+        "--size",
+        "240x320",
+        "--iterations",
+        "2",
+        "--warmup",
+        "1",
+    ]
+    table = runner.invoke(app, args)
+    assert table.exit_code == 0, table.stderr
+    assert "speed-up vs TorchScript" in table.stdout and "×" in table.stdout
+    result = runner.invoke(app, [*args, "--json"])
+    baseline, onnx_row = json.loads(result.stdout)["results"]
+    assert baseline["backend"] == "torchscript" and baseline["torchvision_kernels"] == "native"
+    assert baseline["speedup_vs_torchscript"] is None
+    expected = baseline["end_to_end_p50"] / onnx_row["end_to_end_p50"]
+    assert abs(onnx_row["speedup_vs_torchscript"] - expected) < 0.01
