@@ -2,7 +2,8 @@
 and benchmarks where no trained weights can be downloaded.
 
 Random regression heads send boxes anywhere, including sub-pixel slivers no trained model
-makes; zeroing them keeps boxes on the well-formed anchors. One class is favoured so the
+makes; shrinking them keeps boxes near the well-formed anchors (but not on them: boxes that
+copy anchors overlap at exact IoUs and make every NMS decision a tie). One class is favoured so the
 classifier clears the score threshold. A random mask head gives probabilities within 1e-6
 of 0.5 (or, scaled up, salt and pepper); trained masks are smooth blobs with sharp edges, so
 the mask head here blurs each channel and takes a scaled difference of two random channel
@@ -24,16 +25,15 @@ def random_maskrcnn(
     architecture: str = "maskrcnn_resnet50_fpn",
     favoured_class: int = CHAIR,
     seed: int = 0,
-    mask_sharpness: float = 200.0,
+    mask_sharpness: float = 20.0,
     **kwargs: Any,
 ) -> MaskRCNNModel:
     torch.manual_seed(seed)
     model = build(architecture, **{"num_classes": 91, **kwargs})
     with torch.no_grad():
-        model.rpn.head.bbox_pred.weight.zero_()
-        model.rpn.head.bbox_pred.bias.zero_()
-        model.roi_heads.box_predictor.bbox_pred.weight.zero_()
-        model.roi_heads.box_predictor.bbox_pred.bias.zero_()
+        for regression in (model.rpn.head.bbox_pred, model.roi_heads.box_predictor.bbox_pred):
+            regression.weight.mul_(0.1)
+            regression.bias.zero_()
         classifier = model.roi_heads.box_predictor.cls_score
         classifier.weight.mul_(0.1)  # random logits otherwise outweigh the favoured class
         classifier.bias[min(favoured_class, classifier.out_features - 1)] += 6.0

@@ -198,3 +198,22 @@ def test_a_stricter_score_threshold_still_matches_the_detections_it_keeps(
     rows = json.loads(out.with_suffix(".parity.json").read_text())["images"]
     assert all(0 < row["onnx_detections"] < row["source_detections"] for row in rows)
     assert all(row["label_agreement"] == 1.0 for row in rows)
+
+
+def test_gather_merge_equals_torchvisions_scatter_merge() -> None:
+    import torch
+    from torchvision.ops import poolers
+
+    from export.onnx_export import gather_merge_levels
+
+    generator = torch.Generator().manual_seed(0)
+    levels = torch.randint(0, 4, (50,), generator=generator)
+    per_level = [
+        torch.rand(int((levels == k).sum()), 8, 7, 7, generator=generator) for k in range(4)
+    ]
+    torch.testing.assert_close(
+        gather_merge_levels(levels, per_level),
+        poolers._onnx_merge_levels(levels, per_level),
+        rtol=0,
+        atol=0,
+    )
