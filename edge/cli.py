@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
+import cv2
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -201,6 +202,89 @@ def _print_summary(summary: LiveSummary, err: Console) -> None:
     )
     if summary.lost:
         err.print(f"warning: {summary.lost}", markup=False)
+
+
+EXIT_CHECK_FAILED = 1
+_CHECK_MARKS = {
+    "pass": "[green]● pass[/]",
+    "warn": "[yellow]● warn[/]",
+    "fail": "[red]● fail[/]",
+    "not_checked": "[dim]○ not checked[/]",
+}
+
+
+@app.command()
+def check(
+    photos: Annotated[list[Path] | None, typer.Argument(help="Photos of your background.")] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Check live instead: camera index, video, URL or 'demo'.")
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="One JSON object per photo, or per second live.")
+    ] = False,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Print the thresholds and stop.")
+    ] = False,
+    out: Annotated[Path | None, typer.Option(help="Write annotated photos to this folder.")] = None,
+    window: Annotated[float, typer.Option(min=0.1, help="Live: seconds the verdict covers.")] = 3.0,
+    headless: Annotated[bool, typer.Option(help="Live: no window, JSON per second.")] = False,
+    max_frames: Annotated[
+        int | None, typer.Option(min=1, help="Live: stop after N frames.")
+    ] = None,
+    thresholds: Annotated[
+        Path | None, typer.Option(help="Thresholds TOML (default: bundled).")
+    ] = None,
+    conf: ConfOption = 0.4,
+    model: ModelOption = None,
+    card: CardOption = None,
+    device: DeviceOption = "auto",
+    strict: StrictOption = False,
+    threads: ThreadsOption = 0,
+) -> None:
+    """Check your video-call background. Exit 0: nothing fails, 1: something does, 2: bad input."""
+    from edge.check_run import CheckConfig, Checker, report_to_dict
+    from edge.check_run import explain as explain_thresholds
+
+    failed = False
+    with user_errors():
+        if explain:
+            Console(highlight=False).print(explain_thresholds(thresholds), markup=False)
+            return
+        if not photos and source is None:
+            raise OfficeScoreError("give photos to check, or --source for a live check")
+        session = SessionConfig(
+            model_path=model, card_path=card, device=device, strict=strict, threads=threads
+        )
+        checker = Checker(CheckConfig(session, conf, thresholds, window))
+        if out:
+            prepare_out_dir(out)
+        if source is not None:
+            err = _stderr()
+            final = checker.check_live(
+                source,
+                headless or json_output,
+                max_frames,
+                sys.stdout,
+                lambda text: err.print(f"note: {text}", markup=False),
+            )
+            failed = bool(final and final.failed)
+        for path in expand_inputs(photos or []):
+            report, annotated = checker.check_photo(path)
+            failed |= report.failed
+            if out and not cv2.imwrite(str(out / f"{path.stem}.check.jpg"), annotated):
+                raise OfficeScoreError(f"cannot write {out / f'{path.stem}.check.jpg'}")
+            if json_output:
+                sys.stdout.write(json.dumps(report_to_dict(report, input=str(path))) + "\n")
+                sys.stdout.flush()
+                continue
+            table = Table(title=f"{path}: background check", title_justify="left")
+            for column in ("criterion", "verdict", "reason"):
+                table.add_column(column)
+            for verdict in report.verdicts:
+                table.add_row(verdict.title, _CHECK_MARKS[verdict.status], verdict.reason)
+            Console(highlight=False).print(table)
+    if failed:
+        raise typer.Exit(EXIT_CHECK_FAILED)
 
 
 def main() -> None:

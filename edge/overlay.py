@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from edge.check import CheckReport
 from edge.scoring import Score
 from edge.types import Detections
 from edge.vocabulary import CANONICAL_NAMES
@@ -88,4 +89,40 @@ def annotate(
     canvas = image.copy()
     draw_detections(canvas, detections)
     draw_score_panel(canvas, score, status_line)
+    return canvas
+
+
+_LIGHTS = {
+    "pass": (80, 200, 80),
+    "warn": (40, 190, 240),
+    "fail": (60, 60, 230),
+    "not_checked": (150, 150, 150),
+}
+
+
+def draw_check_panel(image: np.ndarray, report: CheckReport) -> np.ndarray:
+    """A copy with a traffic light per criterion and the worst problem in words."""
+    canvas = image.copy()
+    rows = len(report.verdicts)
+    panel_w, panel_h = min(360, canvas.shape[1]), min(40 + 20 * rows + 24, canvas.shape[0])
+    region = canvas[:panel_h, :panel_w]
+    region[:] = (region * 0.35).astype(np.uint8)
+    worst = report.worst
+    headline = "Background looks good" if worst is None else f"{worst.title}: {worst.status}"
+    cv2.putText(canvas, headline, (10, 26), _FONT, 0.6, (255, 255, 255), 2, cv2.LINE_AA)
+    for row, verdict in enumerate(report.verdicts):
+        y = 52 + 20 * row
+        cv2.circle(canvas, (18, y - 5), 7, _LIGHTS[verdict.status], -1)
+        cv2.putText(canvas, verdict.title, (32, y), _FONT, 0.45, (235, 235, 235), 1, cv2.LINE_AA)
+    if worst is not None:
+        cv2.putText(
+            canvas,
+            worst.reason[:52],
+            (10, panel_h - 8),
+            _FONT,
+            0.42,
+            (200, 200, 255),
+            1,
+            cv2.LINE_AA,
+        )
     return canvas
