@@ -129,8 +129,8 @@ def maskrcnn(
             markup=False,
         )
     table = Table(title=f"parity: ONNX Runtime CPU vs {result.report.torchvision_kernels} torch")
+    table.add_column("image", no_wrap=True)
     for column in (
-        "image",
         "detections src/onnx",
         "labels",
         "box px",
