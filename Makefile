@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --editable '.[dev,export,eval,bench]'
+	$(BIN)/python -m pip install --quiet --editable '.[dev,export,eval,bench,web]'
 	touch $@
 
 live: $(VENV)/.installed

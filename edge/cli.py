@@ -287,6 +287,61 @@ def check(
         raise typer.Exit(EXIT_CHECK_FAILED)
 
 
+@app.command()
+def web(
+    port: Annotated[int, typer.Option(help="Port of the local page.")] = 8501,
+    host: Annotated[
+        str, typer.Option(help="Address to bind; 0.0.0.0 exposes it to your network.")
+    ] = "127.0.0.1",
+    model: ModelOption = None,
+    device: DeviceOption = "auto",
+) -> None:
+    """Start the local web page: upload a photo, get it annotated and scored."""
+    import os
+    import subprocess
+
+    from edge.webpage import MAX_PIXELS, MAX_UPLOAD_BYTES
+    from export.cli import optional_dependencies
+
+    with user_errors(), optional_dependencies():
+        import streamlit  # noqa: F401  (only to say early that the `web` extra is missing)
+
+        if model is not None and not model.is_file():
+            raise OfficeScoreError(f"model file not found: {model}")
+        script = Path(__file__).with_name("web_app.py")
+        command = [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(script),
+            "--server.address",
+            host,
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--client.toolbarMode",
+            "minimal",
+            "--server.maxUploadSize",
+            str(MAX_UPLOAD_BYTES // (1024 * 1024)),
+            "--",
+            "--device",
+            device,
+            *(["--model", str(model.resolve())] if model else []),
+        ]
+        environment = {**os.environ, "CV_IO_MAX_IMAGE_PIXELS": str(MAX_PIXELS)}
+        _stderr().print(f"officescore web on http://{host}:{port} (Ctrl-C stops it)", markup=False)
+        try:
+            code = subprocess.run(command, env=environment, check=False).returncode
+        except KeyboardInterrupt:
+            code = 0
+    if code:
+        raise typer.Exit(code)
+
+
 def main() -> None:
     from export.cli import register
 

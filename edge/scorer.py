@@ -39,10 +39,14 @@ class Scorer:
         return RollingScore(self.rubric, self.detector.card.visible_names)
 
     def analyze(
-        self, image: np.ndarray, rolling: RollingScore | None = None, t: float = 0.0
+        self,
+        image: np.ndarray,
+        rolling: RollingScore | None = None,
+        t: float = 0.0,
+        conf: float | None = None,
     ) -> tuple[Detections, Score, dict[str, float]]:
         """Detect and score one frame; with `rolling`, the score is smoothed over time."""
-        detections, timings = self.detector.detect(image, self.config.conf)
+        detections, timings = self.detector.detect(image, conf or self.config.conf)
         start = time.perf_counter()
         if rolling is None:
             score = score_detections(detections, self.rubric, self.detector.card.visible_names)

@@ -1,0 +1,96 @@
+"""The Streamlit page behind `officescore web`: upload or snap a photo, see the score.
+
+Run through `officescore web`, which passes `-- --model X --device D` to this script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+from edge.errors import OfficeScoreError
+from edge.scorer import Scorer, ScorerConfig
+from edge.session import SessionConfig
+from edge.webpage import UPLOAD_TYPES, Page
+
+LIGHTS = {"pass": "🟢", "warn": "🟡", "fail": "🔴", "not_checked": "⚪"}
+
+
+@st.cache_resource
+def load_page(model: str | None, device: str) -> Page:
+    session = SessionConfig(model_path=Path(model) if model else None, device=device)
+    return Page(Scorer(ScorerConfig(session=session)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--device", default="auto")
+    args, _ = parser.parse_known_args(sys.argv[1:])
+    st.set_page_config(page_title="officescore", layout="centered")
+    st.title("officescore")
+    st.caption("How well is your home office set up? Your photo stays on this computer.")
+    try:
+        page = load_page(args.model, args.device)
+    except OfficeScoreError as error:
+        st.error(str(error))
+        return
+    conf = st.slider("Detection confidence", 0.1, 0.9, 0.4, 0.05)
+    upload = st.file_uploader("Photo of your office", type=list(UPLOAD_TYPES))
+    snapshot = (
+        st.camera_input("…or take a snapshot", key="camera") if st.toggle("Use webcam") else None
+    )
+    chosen = upload or snapshot
+    if chosen is None:
+        st.info("Upload a photo to get its score.")
+        return
+    try:
+        result = page.analyze(chosen.getvalue(), chosen.name, conf)
+    except OfficeScoreError as error:
+        st.error(str(error))
+        return
+    for note in result.notes:
+        st.caption(f"note: {note}")
+    st.metric("Office score", f"{result.score.value} / 100")
+    st.image(result.annotated_rgb, use_container_width=True)
+    st.subheader("Breakdown")
+    st.table(
+        [
+            {
+                "criterion": c.title,
+                "status": c.status.replace("_", " "),
+                "points": c.points,
+                "reason": c.reason,
+            }
+            for c in result.score.criteria
+        ]
+    )
+    st.subheader("Video-call background")
+    worst = result.check.worst
+    st.write("Looks good." if worst is None else f"Worst: **{worst.title}**: {worst.reason}")
+    st.table(
+        [
+            {
+                "": LIGHTS[v.status],
+                "criterion": v.title,
+                "verdict": v.status.replace("_", " "),
+                "reason": v.reason,
+            }
+            for v in result.check.verdicts
+        ]
+    )
+    st.subheader("Objects")
+    st.table(
+        [
+            {"name": o["name"], "label": o["label"], "confidence": o["confidence"]}
+            for o in result.objects
+        ]
+        or [{"name": "nothing found"}]
+    )
+    st.caption(f"{result.model} on {result.provider}; inference {result.inference_ms:.0f} ms")
+
+
+main()
