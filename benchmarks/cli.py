@@ -104,7 +104,9 @@ def bench(
     if loop:
         console.print(
             f"loop on {loop.video} ({'realtime' if loop.realtime else 'every frame'}): "
-            f"{loop.frames} frames, {loop.processed_fps:.1f} fps processed vs "
+            f"{loop.frames} frames, {loop.displayed_fps:.1f} fps shown "
+            f"({loop.displayed_share_of_source:.0%} of the source), "
+            f"{loop.processed_fps:.1f} fps scored vs "
             f"{loop.model_only_fps:.1f} fps model alone ({loop.share_of_model_throughput:.0%}), "
             f"source {loop.source_fps:.0f} fps, dropped {loop.dropped}, "
             f"result age p50 {loop.result_age_p50_ms:.1f} ms",

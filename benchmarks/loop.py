@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ class LoopResult:
     realtime: bool
     source_fps: float
     frames: int
+    displayed_fps: float
     processed_fps: float
     model_only_fps: float
     dropped: int
@@ -33,10 +35,15 @@ class LoopResult:
     def share_of_model_throughput(self) -> float:
         return self.processed_fps / self.model_only_fps if self.model_only_fps else 0.0
 
+    @property
+    def displayed_share_of_source(self) -> float:
+        return self.displayed_fps / self.source_fps if self.source_fps else 0.0
+
     def to_dict(self) -> dict[str, Any]:
         return {
             **asdict(self),
             "share_of_model_throughput": round(self.share_of_model_throughput, 3),
+            "displayed_share_of_source": round(self.displayed_share_of_source, 3),
         }
 
 
@@ -57,18 +64,29 @@ def model_only_fps(video: Path, scorer: Scorer, frames: int) -> float:
 
 
 def bench_loop(video: Path, scorer: Scorer, realtime: bool, max_frames: int | None) -> LoopResult:
-    config = LiveConfig(source=str(video), realtime=realtime, headless=True, max_frames=max_frames)
-    with open(os.devnull, "w") as sink:
+    """In real time the loop records to a scratch file, so frames are drawn and "displayed"
+    as in a window, beside inference; otherwise every frame is scored, nothing drawn."""
+    with tempfile.TemporaryDirectory() as scratch, open(os.devnull, "w") as sink:
+        record = Path(scratch) / "shown.mp4" if realtime else None
+        config = LiveConfig(
+            source=str(video),
+            realtime=realtime,
+            headless=True,
+            max_frames=max_frames,
+            record=record,
+        )
         summary = run_live(config, scorer, sink, notice=lambda _: None)
     capture = cv2.VideoCapture(str(video))
     source_fps = capture.get(cv2.CAP_PROP_FPS)
     capture.release()
     ceiling = model_only_fps(video, scorer, min(summary.frames, 300))
+    displayed_fps = summary.displayed / summary.elapsed_s if summary.elapsed_s else 0.0
     return LoopResult(
         str(video),
         realtime,
         source_fps,
         summary.frames,
+        displayed_fps,
         summary.fps,
         ceiling,
         summary.dropped,

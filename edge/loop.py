@@ -5,17 +5,18 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 
 import cv2
 import numpy as np
 
-from edge.capture import FrameSource
+from edge.capture import Frame, FrameSource
 from edge.errors import OfficeScoreError
 from edge.output import frame_result_to_dict
 from edge.overlay import annotate
@@ -46,6 +47,7 @@ class LiveSummary:
     interrupted: bool = False
     lost: str | None = None
     last_score: Score | None = None
+    displayed: int = 0  # frames shown or recorded; more than `frames` when inference is slower
     stage_p50_ms: dict[str, float] = field(default_factory=dict)
     result_age_p50_ms: float = 0.0  # from a frame's capture to its result being out
 
@@ -110,69 +112,211 @@ class Window:
         cv2.destroyWindow(WINDOW_TITLE)
 
 
+class InferenceWorker:
+    """Analyzes one frame at a time on its own thread; each result is handed back once.
+
+    While it is busy, offered frames are refused: the caller shows them without waiting.
+    """
+
+    def __init__(self, analyze: Callable[[Frame], FrameResult]) -> None:
+        self._analyze = analyze
+        self._changed = threading.Condition()
+        self._pending: Frame | None = None
+        self._busy = False
+        self._stopping = False
+        self._results: list[FrameResult] = []
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="officescore-infer", daemon=True)
+        self._thread.start()
+
+    def offer(self, frame: Frame) -> bool:
+        with self._changed:
+            if self._busy or self._pending is not None:
+                return False
+            self._pending = frame
+            self._changed.notify_all()
+            return True
+
+    def take(self) -> list[FrameResult]:
+        with self._changed:
+            if self._error is not None:
+                raise self._error
+            results, self._results = self._results, []
+            return results
+
+    def finish(self) -> list[FrameResult]:
+        """Let the frame in flight complete, stop, and return what is left."""
+        with self._changed:
+            self._changed.wait_for(lambda: not self._busy and self._pending is None)
+            self._stopping = True
+            self._changed.notify_all()
+        self._thread.join(timeout=30)
+        return self.take()
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._pending is not None or self._stopping)
+                if self._stopping:
+                    return
+                frame, self._pending, self._busy = self._pending, None, True
+            try:
+                result = self._analyze(frame)  # type: ignore[arg-type]
+            except BaseException as error:  # handed to the caller's thread by take()
+                with self._changed:
+                    self._error, self._busy = error, False
+                    self._changed.notify_all()
+                return
+            with self._changed:
+                self._results.append(result)
+                self._busy = False
+                self._changed.notify_all()
+
+
+class _Outputs:
+    """Where results go: JSON lines, a window, a recording; with the counters of the run."""
+
+    def __init__(
+        self, config: LiveConfig, source: FrameSource, out: TextIO, headless: bool, provider: str
+    ) -> None:
+        self.out = out
+        self.provider = provider
+        self.recorder = (
+            Recorder(config.record, source.fps, source.frame_size) if config.record else None
+        )
+        self.window = None if headless else Window(source.frame_size)
+        self.source = source
+        self.timings: deque[dict[str, float]] = deque(maxlen=TIMING_WINDOW)
+        self.ages: deque[float] = deque(maxlen=TIMING_WINDOW)
+        self.started = time.perf_counter()
+
+    @property
+    def draws(self) -> bool:
+        return self.window is not None or self.recorder is not None
+
+    def record_result(self, result: FrameResult, captured_at: float, summary: LiveSummary) -> None:
+        summary.frames += 1
+        summary.last_score = result.score
+        self.timings.append(dict(result.timings_ms))
+        if self.window is None:
+            self.out.write(json.dumps(frame_result_to_dict(result)) + "\n")
+            self.out.flush()
+        self.ages.append((time.perf_counter() - captured_at) * 1e3)
+
+    def display(self, image: np.ndarray, result: FrameResult | None, summary: LiveSummary) -> bool:
+        """Draw `result` on `image`, record and show it; False once the user closed the window."""
+        summary.displayed += 1
+        if not self.draws:
+            return True
+        elapsed = max(time.perf_counter() - self.started, 1e-9)
+        status = (
+            f"{summary.frames / elapsed:4.1f} fps scored, {summary.displayed / elapsed:4.1f} "
+            f"shown  {self.provider}  dropped {self.source.stats.dropped}"
+        )
+        annotated = (
+            image if result is None else annotate(image, result.detections, result.score, status)
+        )
+        if self.recorder:
+            self.recorder.write(annotated)
+        return self.window.show(annotated) if self.window else True
+
+    def close(self) -> None:
+        if self.recorder:
+            self.recorder.close()
+        if self.window:
+            self.window.close()
+        self.out.flush()
+
+
 def run_live(
     config: LiveConfig, scorer: Scorer, out: TextIO, notice: Callable[[str], None]
 ) -> LiveSummary:
+    """Score a live source. In real time with a window or recording, inference runs beside
+    the display, so the picture keeps the source's frame rate even with a slow model."""
     headless = config.headless
     if not headless and not has_display():
         notice("no display found: printing JSON lines instead of opening a window (--headless)")
         headless = True
     source = open_live_source(config.source, config.realtime, notice)
     summary = LiveSummary(source=source.name)
-    recorder = Recorder(config.record, source.fps, source.frame_size) if config.record else None
-    window = None if headless else Window(source.frame_size)
+    outputs = _Outputs(config, source, out, headless, scorer.provider)
     rolling = scorer.rolling()
-    recent: deque[dict[str, float]] = deque(maxlen=TIMING_WINDOW)
-    ages: deque[float] = deque(maxlen=TIMING_WINDOW)
-    fps = 0.0
-    started = waited_since = time.perf_counter()
+
+    def analyze(frame: Frame) -> FrameResult:
+        detections, score, timings = scorer.analyze(frame.image, rolling, frame.timestamp)
+        return FrameResult(
+            frame.index, frame.timestamp, detections, score, scorer.provider, timings
+        )
+
     try:
         with source:
-            for frame in source.frames():
-                arrived = time.perf_counter()
-                detections, score, timings = scorer.analyze(frame.image, rolling, frame.timestamp)
-                timings = {"capture": (arrived - waited_since) * 1e3, **timings}
-                if window or recorder:
-                    render_start = time.perf_counter()
-                    status = f"{fps:4.1f} fps  {scorer.provider}  dropped {source.stats.dropped}"
-                    annotated = annotate(frame.image, detections, score, status)
-                    if recorder:
-                        recorder.write(annotated)
-                    timings["render"] = (time.perf_counter() - render_start) * 1e3
-                result = FrameResult(
-                    frame.index, frame.timestamp, detections, score, scorer.provider, timings
-                )
-                summary.frames += 1
-                summary.last_score = score
-                recent.append(timings)
-                if window and not window.show(annotated):
-                    break
-                if window is None:
-                    out.write(json.dumps(frame_result_to_dict(result)) + "\n")
-                    out.flush()
-                ages.append((time.perf_counter() - frame.captured_at) * 1e3)
-                elapsed = time.perf_counter() - started
-                fps = summary.frames / elapsed if elapsed > 0 else 0.0
-                if config.max_frames and summary.frames >= config.max_frames:
-                    break
-                waited_since = time.perf_counter()
+            if config.realtime and outputs.draws:
+                _run_beside_display(source, analyze, outputs, config, summary)
+            else:
+                _run_serially(source, analyze, outputs, config, summary)
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:
-        summary.elapsed_s = time.perf_counter() - started
-        if recorder:
-            recorder.close()
-        if window:
-            window.close()
-        out.flush()
+        summary.elapsed_s = time.perf_counter() - outputs.started
+        outputs.close()
     summary.dropped, summary.reconnects = source.stats.dropped, source.stats.reconnects
     summary.lost = source.stats.lost
+    recent = outputs.timings
     summary.stage_p50_ms = (
         {stage: float(np.median([t[stage] for t in recent if stage in t])) for stage in recent[0]}
         if recent
         else {}
     )
-    summary.result_age_p50_ms = float(np.median(ages)) if ages else 0.0
+    summary.result_age_p50_ms = float(np.median(outputs.ages)) if outputs.ages else 0.0
     if summary.frames == 0 and not summary.interrupted:
         raise OfficeScoreError(f"no frames could be read from {source.name}")
     return summary
+
+
+def _run_serially(
+    source: FrameSource,
+    analyze: Callable[[Frame], FrameResult],
+    outputs: _Outputs,
+    config: LiveConfig,
+    summary: LiveSummary,
+) -> None:
+    waited_since = time.perf_counter()
+    for frame in source.frames():
+        arrived = time.perf_counter()
+        result = analyze(frame)
+        render_start = time.perf_counter()
+        keep_going = outputs.display(frame.image, result, summary)
+        extra = {"capture": (arrived - waited_since) * 1e3}
+        if outputs.draws:
+            extra["render"] = (time.perf_counter() - render_start) * 1e3
+        result = replace(result, timings_ms={**extra, **result.timings_ms})
+        outputs.record_result(result, frame.captured_at, summary)
+        if not keep_going or (config.max_frames and summary.frames >= config.max_frames):
+            return
+        waited_since = time.perf_counter()
+
+
+def _run_beside_display(
+    source: FrameSource,
+    analyze: Callable[[Frame], FrameResult],
+    outputs: _Outputs,
+    config: LiveConfig,
+    summary: LiveSummary,
+) -> None:
+    worker = InferenceWorker(analyze)
+    latest: FrameResult | None = None
+    captured: dict[int, float] = {}
+    try:
+        for frame in source.frames():
+            if worker.offer(frame):
+                captured[frame.index] = frame.captured_at
+            for result in worker.take():
+                latest = result
+                outputs.record_result(result, captured.pop(result.frame_index), summary)
+            if not outputs.display(frame.image, latest, summary):
+                return
+            if config.max_frames and summary.frames >= config.max_frames:
+                return
+    finally:
+        for result in worker.finish():
+            outputs.record_result(result, captured.pop(result.frame_index), summary)

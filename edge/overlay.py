@@ -60,7 +60,7 @@ def draw_score_panel(image: np.ndarray, score: Score, status_line: str) -> None:
     rows = len(score.criteria)
     panel_w, panel_h = min(330, image.shape[1]), min(52 + 18 * rows + 20, image.shape[0])
     region = image[:panel_h, :panel_w]
-    region[:] = (region * 0.35).astype(np.uint8)
+    cv2.convertScaleAbs(region, dst=region, alpha=0.35)
     cv2.putText(
         image, f"Office score {score.value}", (10, 34), _FONT, 0.9, (255, 255, 255), 2, cv2.LINE_AA
     )
@@ -106,7 +106,7 @@ def draw_check_panel(image: np.ndarray, report: CheckReport) -> np.ndarray:
     rows = len(report.verdicts)
     panel_w, panel_h = min(360, canvas.shape[1]), min(40 + 20 * rows + 24, canvas.shape[0])
     region = canvas[:panel_h, :panel_w]
-    region[:] = (region * 0.35).astype(np.uint8)
+    cv2.convertScaleAbs(region, dst=region, alpha=0.35)
     worst = report.worst
     headline = "Background looks good" if worst is None else f"{worst.title}: {worst.status}"
     cv2.putText(canvas, headline, (10, 26), _FONT, 0.6, (255, 255, 255), 2, cv2.LINE_AA)

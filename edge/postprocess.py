@@ -38,13 +38,16 @@ def decode_yolox(
     """Rows of (x, y, w, h, objectness, class scores…) → xyxy boxes, scores, class indices.
 
     Keeps each point's best class and drops scores below `conf`; boxes are in input pixels.
+    Class scores are at most 1, so rows whose objectness is below `conf` are dropped first.
     """
-    class_index = raw[:, 5:].argmax(axis=1)
     with np.errstate(over="ignore", invalid="ignore"):  # non-finite rows are dropped by NMS
-        scores = raw[:, 4] * np.take_along_axis(raw[:, 5:], class_index[:, None], axis=1)[:, 0]
+        candidates = np.flatnonzero(raw[:, 4] >= conf)
+        rows = raw[candidates]
+        class_index = rows[:, 5:].argmax(axis=1)
+        scores = rows[:, 4] * np.take_along_axis(rows[:, 5:], class_index[:, None], axis=1)[:, 0]
         keep = scores >= conf
-        rows, strides_kept = raw[keep], strides[keep]
-        centres = (rows[:, :2] + offsets[keep]) * strides_kept
+        rows, strides_kept = rows[keep], strides[candidates[keep]]
+        centres = (rows[:, :2] + offsets[candidates[keep]]) * strides_kept
         half_sizes = np.exp(rows[:, 2:4]) * strides_kept / 2
         boxes = np.concatenate([centres - half_sizes, centres + half_sizes], axis=1)
     return boxes.astype(np.float32), scores[keep].astype(np.float32), class_index[keep]

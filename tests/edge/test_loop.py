@@ -69,3 +69,25 @@ def test_realtime_playback_drops_frames_rather_than_lagging(
     frames = [json.loads(line)["frame"] for line in out.getvalue().splitlines()]
     assert summary.frames + summary.dropped == 40
     assert frames == sorted(frames) and frames[-1] == 39  # the newest frame is always shown
+
+
+def test_slow_model_runs_beside_the_display(
+    exported: tuple[Path, str], photos: Path, tmp_path: Path
+) -> None:
+    from edge.scorer import ScorerConfig
+    from edge.session import SessionConfig
+    from tests.conftest import write_video
+
+    model, _ = exported
+    slow = Scorer(ScorerConfig(session=SessionConfig(model_path=model, threads=1)))
+    image = cv2.resize(cv2.imread(str(photos / "000000000599.jpg")), (320, 240))
+    video = write_video(tmp_path / "call.mp4", [image] * 45, fps=15)
+    recording = tmp_path / "shown.mp4"
+    out = io.StringIO()
+    config = LiveConfig(source=str(video), realtime=True, headless=True, record=recording)
+    summary = run_live(config, slow, out, notice=lambda _: None)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert summary.displayed + summary.dropped == 45
+    assert 0 < summary.frames == len(lines) < summary.displayed
+    assert [line["frame"] for line in lines] == sorted(line["frame"] for line in lines)
+    assert cv2.VideoCapture(str(recording)).get(cv2.CAP_PROP_FRAME_COUNT) == summary.displayed
