@@ -19,7 +19,7 @@ import numpy as np
 from edge.capture import Frame, FrameSource
 from edge.errors import OfficeScoreError
 from edge.output import frame_result_to_dict
-from edge.overlay import annotate
+from edge.overlay import MaskLayer, annotate, mask_layer
 from edge.scorer import Scorer
 from edge.scoring import Score
 from edge.types import FrameResult
@@ -189,6 +189,8 @@ class _Outputs:
         self.timings: deque[dict[str, float]] = deque(maxlen=TIMING_WINDOW)
         self.ages: deque[float] = deque(maxlen=TIMING_WINDOW)
         self.started = time.perf_counter()
+        self._layer_of: FrameResult | None = None  # the result `_layer` was drawn from
+        self._layer: MaskLayer | None = None
 
     @property
     def draws(self) -> bool:
@@ -213,8 +215,12 @@ class _Outputs:
             f"{summary.frames / elapsed:4.1f} fps scored, {summary.displayed / elapsed:4.1f} "
             f"shown  {self.provider}  dropped {self.source.stats.dropped}"
         )
+        if result is not None and result is not self._layer_of:
+            self._layer_of, self._layer = result, mask_layer(result.detections)
         annotated = (
-            image if result is None else annotate(image, result.detections, result.score, status)
+            image
+            if result is None
+            else annotate(image, result.detections, result.score, status, self._layer)
         )
         if self.recorder:
             self.recorder.write(annotated)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -29,16 +31,33 @@ def _palette() -> np.ndarray:
 PALETTE = _palette()
 
 
-def draw_detections(image: np.ndarray, detections: Detections) -> None:
+@dataclass(frozen=True)
+class MaskLayer:
+    """Masks flattened to one colour image: built once per result, blended on every frame."""
+
+    painted: np.ndarray  # H×W bool: some mask covers the pixel
+    colour: np.ndarray  # H×W×3 uint8: the colour of the top-most mask there
+
+
+def mask_layer(detections: Detections) -> MaskLayer | None:
+    if detections.mask is None or len(detections) == 0:
+        return None
+    masks = detections.mask
+    top_most = len(detections) - 1 - masks[::-1].argmax(axis=0)  # later detections on top
+    painted: np.ndarray = np.any(masks, axis=0)
+    colour = PALETTE[detections.class_id][top_most]
+    return MaskLayer(painted, colour)
+
+
+def draw_detections(
+    image: np.ndarray, detections: Detections, layer: MaskLayer | None = None
+) -> None:
     """Draw in place: translucent masks, then boxes with canonical name and confidence."""
+    layer = layer if layer is not None else mask_layer(detections)
+    if layer is not None and layer.painted.shape == image.shape[:2]:
+        blended = cv2.addWeighted(image, 0.5, layer.colour, 0.5, 0)
+        np.copyto(image, blended, where=layer.painted[:, :, None])
     colours = PALETTE[detections.class_id]
-    if detections.mask is not None and len(detections):
-        # Later detections paint over earlier ones; index of the top-most mask per pixel.
-        owner = np.where(
-            detections.mask.any(0), len(detections) - 1 - detections.mask[::-1].argmax(0), -1
-        )
-        painted = owner >= 0
-        image[painted] = (0.5 * image[painted] + 0.5 * colours[owner[painted]]).astype(np.uint8)
     for box, colour, name, conf in zip(
         detections.xyxy.astype(int),
         colours.tolist(),
@@ -83,11 +102,15 @@ def draw_score_panel(image: np.ndarray, score: Score, status_line: str) -> None:
 
 
 def annotate(
-    image: np.ndarray, detections: Detections, score: Score, status_line: str
+    image: np.ndarray,
+    detections: Detections,
+    score: Score,
+    status_line: str,
+    layer: MaskLayer | None = None,
 ) -> np.ndarray:
     """A copy of `image` with detections and the score panel drawn on it."""
     canvas = image.copy()
-    draw_detections(canvas, detections)
+    draw_detections(canvas, detections, layer)
     draw_score_panel(canvas, score, status_line)
     return canvas
 
