@@ -157,6 +157,9 @@ def live(
     record: Annotated[
         Path | None, typer.Option(help="Record the annotated video to this file (.mp4).")
     ] = None,
+    loop: Annotated[
+        bool, typer.Option(help="Play a video file again and again (stop with Ctrl-C).")
+    ] = False,
     realtime: Annotated[
         bool,
         typer.Option(
@@ -183,6 +186,7 @@ def live(
             headless=headless,
             max_frames=max_frames,
             record=record,
+            loop=loop,
         )
         summary = run_live(
             config, scorer, sys.stdout, lambda text: err.print(f"note: {text}", markup=False)
@@ -196,7 +200,8 @@ def _print_summary(summary: LiveSummary, err: Console) -> None:
     ending = "stopped by user" if summary.interrupted else "done"
     err.print(
         f"{ending}: {summary.frames} frames from {summary.source} in {summary.elapsed_s:.1f} s "
-        f"({summary.fps:.1f} fps), dropped {summary.dropped}, reconnects {summary.reconnects}, "
+        f"({summary.fps:.1f} fps), dropped {summary.dropped}, reconnects {summary.reconnects} "
+        f"(gaps {summary.gap_seconds:.1f} s), "
         f"final score {final}; p50 ms: {stages}",
         markup=False,
     )

@@ -35,6 +35,7 @@ class LiveConfig:
     headless: bool = False
     max_frames: int | None = None
     record: Path | None = None
+    loop: bool = False  # a file starts again when it ends
 
 
 @dataclass
@@ -44,6 +45,7 @@ class LiveSummary:
     elapsed_s: float = 0.0
     dropped: int = 0
     reconnects: int = 0
+    gap_seconds: float = 0.0
     interrupted: bool = False
     lost: str | None = None
     last_score: Score | None = None
@@ -62,10 +64,18 @@ def has_display() -> bool:
     return True
 
 
-def open_live_source(spec: str, realtime: bool, notice: Callable[[str], None]) -> FrameSource:
-    """`auto` tries camera 0 and falls back to the bundled demo clip, saying so."""
+def open_live_source(
+    spec: str, realtime: bool, notice: Callable[[str], None], loop: bool = False
+) -> FrameSource:
+    """`auto` tries camera 0 and falls back to the bundled demo clip, saying so.
+
+    `loop` reopens a file when it ends, through the same backoff as a lost camera.
+    """
+    reconnect = True if loop else None
     if spec != "auto":
-        return FrameSource(spec, realtime=realtime)
+        return FrameSource(
+            spec, realtime=realtime, reconnect=reconnect, backoff_s=0.05 if loop else 0.5
+        )
     try:
         return FrameSource("0", realtime=realtime)
     except OfficeScoreError:
@@ -73,7 +83,7 @@ def open_live_source(spec: str, realtime: bool, notice: Callable[[str], None]) -
             "no camera found at index 0: playing the bundled demo clip "
             "(--source demo plays it directly, --source 0 insists on the camera)"
         )
-        return FrameSource("demo", realtime=realtime)
+        return FrameSource("demo", realtime=realtime, reconnect=reconnect, backoff_s=0.05)
 
 
 class Recorder:
@@ -243,7 +253,7 @@ def run_live(
     if not headless and not has_display():
         notice("no display found: printing JSON lines instead of opening a window (--headless)")
         headless = True
-    source = open_live_source(config.source, config.realtime, notice)
+    source = open_live_source(config.source, config.realtime, notice, config.loop)
     summary = LiveSummary(source=source.name)
     outputs = _Outputs(config, source, out, headless, scorer.provider)
     rolling = scorer.rolling()
@@ -266,6 +276,7 @@ def run_live(
         summary.elapsed_s = time.perf_counter() - outputs.started
         outputs.close()
     summary.dropped, summary.reconnects = source.stats.dropped, source.stats.reconnects
+    summary.gap_seconds = source.stats.gap_seconds
     summary.lost = source.stats.lost
     recent = outputs.timings
     summary.stage_p50_ms = (

@@ -171,7 +171,15 @@ def export_onnx(
         if options.fp16:
             from onnxruntime.transformers.float16 import convert_float_to_float16
 
-            proto = convert_float_to_float16(proto, keep_io_types=True)
+            proto = unique_node_names(convert_float_to_float16(proto, keep_io_types=True))
+            try:
+                onnx.checker.check_model(proto)
+            except onnx.checker.ValidationError as error:
+                first = str(error).strip().splitlines()[0]
+                raise OfficeScoreError(
+                    "--fp16: onnxruntime's float16 converter makes an invalid graph of this "
+                    f"model ({first[:120]}); export fp32"
+                ) from None
         for key, value in metadata.items():
             entry = proto.metadata_props.add()
             entry.key, entry.value = key, value
@@ -182,6 +190,17 @@ def export_onnx(
     finally:
         Path(temporary).unlink(missing_ok=True)
     return metadata
+
+
+def unique_node_names(proto: onnx.ModelProto) -> onnx.ModelProto:
+    """The float16 converter can give two inserted Cast nodes one name; ORT refuses that."""
+    seen: dict[str, int] = {}
+    for node in proto.graph.node:
+        count = seen.get(node.name, 0)
+        seen[node.name] = count + 1
+        if count and node.name:
+            node.name = f"{node.name}_{count}"
+    return proto
 
 
 def export_metadata(

@@ -11,6 +11,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
+from edge.errors import OfficeScoreError
 from edge.postprocess import paste_masks
 from export.source import MaskRCNNModel, run_reference
 
@@ -99,7 +100,14 @@ def measure_parity(
     box_score_thresh: float,
     kernels: str,
 ) -> ParityReport:
-    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    try:
+        session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    except Exception as error:  # ORT's own exception types
+        first = str(error).strip().splitlines()[0]
+        raise OfficeScoreError(
+            f"cannot run {onnx_path.name} on ONNX Runtime CPU to measure parity ({first}); "
+            "an --fp16 model is for CUDA: export fp32 here, or keep it unverified with --force"
+        ) from None
     rows = []
     for name, image in images.items():
         if size is not None:

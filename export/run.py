@@ -99,14 +99,19 @@ def _export_and_check(request: ExportRequest, started: float) -> ExportResult:
             f"the model has {classes} classes, not COCO's 91: pass --labels FILE"
         )
     export_onnx(source, labels, request.out, request.options)
-    report = measure_parity(
-        source.reference,
-        request.out,
-        parity_inputs(request),
-        request.options.size,
-        request.options.box_score_thresh,
-        source.kernels,
-    )
+    try:
+        report = measure_parity(
+            source.reference,
+            request.out,
+            parity_inputs(request),
+            request.options.size,
+            request.options.box_score_thresh,
+            source.kernels,
+        )
+    except OfficeScoreError:
+        if not request.force:
+            request.out.unlink(missing_ok=True)  # an unverified model is not left behind
+        raise
     report_path = request.out.with_suffix(".parity.json")
     report.write(report_path)
     size = request.out.stat().st_size

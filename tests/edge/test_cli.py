@@ -207,3 +207,28 @@ def test_strict_cuda_on_a_cpu_machine_exits_2(photos: Path) -> None:
     )
     assert result.exit_code == 2
     assert "--strict" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_live_loop_reconnects_and_the_recording_spans_the_gaps(
+    office_video: Path, tmp_path: Path
+) -> None:
+    recording = tmp_path / "looped.mp4"
+    result = runner.invoke(
+        app,
+        [
+            "live",
+            "--source",
+            str(office_video),
+            "--loop",
+            "--headless",
+            "--no-realtime",
+            "--max-frames",
+            "100",
+            "--record",
+            str(recording),
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    assert [json.loads(line)["frame"] for line in result.stdout.splitlines()] == list(range(100))
+    assert "reconnects 2 (gaps" in result.stderr
+    assert cv2.VideoCapture(str(recording)).get(cv2.CAP_PROP_FRAME_COUNT) == 100

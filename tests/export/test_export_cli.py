@@ -124,6 +124,7 @@ def test_export_that_changes_the_outputs_fails_parity_and_is_removed(
         (["--box-score-thresh", "0.01"], "below 0.05"),
         (["--opset", "9"], "--opset must be 11..20"),
         (["--labels", "/nonexistent/labels.txt"], "cannot read labels"),
+        (["--fp16"], "--fp16: onnxruntime's float16 converter makes an invalid graph"),
     ],
 )
 def test_bad_export_options_exit_2(
