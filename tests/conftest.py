@@ -91,6 +91,11 @@ def office_video(photos: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     return write_video(tmp_path_factory.mktemp("video") / "office.mp4", frames)
 
 
+def export_args(source: Path, out: Path | str, *extra: str) -> list[str]:
+    """`officescore export maskrcnn` arguments for a TorchScript source."""
+    return ["export", "maskrcnn", "--from", str(source), "--out", str(out), *extra]
+
+
 @pytest.fixture(scope="session")
 def scripted_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random-initialised Mask R-CNN (see export/random_model.py), scripted and saved."""
@@ -116,12 +121,7 @@ def exported(
     """That model exported through the CLI, and what the CLI printed."""
     out = tmp_path_factory.mktemp("onnx") / "maskrcnn.onnx"
     args = [
-        "export",
-        "maskrcnn",
-        "--from",
-        str(scripted_model),
-        "--out",
-        str(out),
+        *export_args(scripted_model, str(out)),
         "--size",
         MASKRCNN_SIZE,
         "--parity-images",

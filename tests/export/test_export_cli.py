@@ -14,7 +14,7 @@ from edge.modelcard import CARD_METADATA_KEY
 from edge.scorer import Scorer, ScorerConfig
 from edge.session import SessionConfig
 from tests.conftest import MASKRCNN_SIZE as SIZE
-from tests.conftest import runner
+from tests.conftest import export_args, runner
 
 
 def test_export_writes_metadata_and_a_card_the_runtime_reads(exported: tuple[Path, str]) -> None:
@@ -97,12 +97,7 @@ def test_export_that_changes_the_outputs_fails_parity_and_is_removed(
 ) -> None:
     out = tmp_path / "few_proposals.onnx"
     args = [
-        "export",
-        "maskrcnn",
-        "--from",
-        str(scripted_model),
-        "--out",
-        str(out),
+        *export_args(scripted_model, str(out)),
         "--size",
         SIZE,
         "--rpn-post-nms-top-n",
@@ -131,9 +126,7 @@ def test_bad_export_options_exit_2(
     scripted_model: Path, tmp_path: Path, extra: list[str], message: str
 ) -> None:
     out = tmp_path / "m.onnx"
-    result = runner.invoke(
-        app, ["export", "maskrcnn", "--from", str(scripted_model), "--out", str(out), *extra]
-    )
+    result = runner.invoke(app, [*export_args(scripted_model, str(out)), *extra])
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines()[-1].startswith("error: ")
     assert message in result.stderr and not out.exists()
@@ -143,12 +136,7 @@ def test_unwritable_output_leaves_nothing_behind(scripted_model: Path) -> None:
     result = runner.invoke(
         app,
         [
-            "export",
-            "maskrcnn",
-            "--from",
-            str(scripted_model),
-            "--out",
-            "/proc/officescore/m.onnx",
+            *export_args(scripted_model, "/proc/officescore/m.onnx"),
             "--size",
             SIZE,
         ],
@@ -162,12 +150,7 @@ def test_wrong_number_of_labels_is_refused(scripted_model: Path, tmp_path: Path)
     result = runner.invoke(
         app,
         [
-            "export",
-            "maskrcnn",
-            "--from",
-            str(scripted_model),
-            "--out",
-            str(tmp_path / "m.onnx"),
+            *export_args(scripted_model, str(tmp_path / "m.onnx")),
             "--labels",
             str(labels),
         ],
@@ -183,12 +166,7 @@ def test_a_stricter_score_threshold_still_matches_the_detections_it_keeps(
     result = runner.invoke(
         app,
         [
-            "export",
-            "maskrcnn",
-            "--from",
-            str(scripted_model),
-            "--out",
-            str(out),
+            *export_args(scripted_model, str(out)),
             "--size",
             SIZE,
             "--box-score-thresh",
