@@ -12,7 +12,7 @@ import numpy as np
 import onnxruntime as ort
 
 from edge.adapters import Adapter, make_adapter
-from edge.errors import OfficeScoreError
+from edge.errors import OfficeScoreError, first_line
 from edge.modelcard import (
     ModelCard,
     bundled_model_path,
@@ -67,7 +67,7 @@ def open_session(config: SessionConfig, model_path: Path) -> tuple[ort.Inference
     try:
         session = ort.InferenceSession(str(model_path), options, providers=wanted)
     except Exception as error:  # ORT raises its own exception types for bad files
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        message = first_line(error)
         raise OfficeScoreError(f"cannot load model {model_path}: {message}") from None
     used = session.get_providers()[0]
     if used != wanted[0]:
@@ -107,7 +107,7 @@ class Detector:
         try:
             outputs = self.session.run(self._output_names, prepared.inputs)
         except Exception as error:  # ORT's own exception types: a model that does not fit
-            line = str(error).splitlines()[0] if str(error) else type(error).__name__
+            line = first_line(error)
             raise OfficeScoreError(f"inference failed on {self.card.name}: {line}") from None
         inferred_at = time.perf_counter()
         detections = self.adapter.decode(outputs, prepared, conf)

@@ -21,7 +21,7 @@ import numpy as np
 import onnx
 import torch
 
-from edge.errors import OfficeScoreError
+from edge.errors import OfficeScoreError, first_line
 from edge.modelcard import CARD_METADATA_KEY
 from export.source import MaskRCNNModel, SourceModel
 
@@ -175,7 +175,7 @@ def export_onnx(
             try:
                 onnx.checker.check_model(proto)
             except onnx.checker.ValidationError as error:
-                first = str(error).strip().splitlines()[0]
+                first = first_line(error)
                 raise OfficeScoreError(
                     "--fp16: onnxruntime's float16 converter makes an invalid graph of this "
                     f"model ({first[:120]}); export fp32"

@@ -11,7 +11,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from edge.errors import OfficeScoreError
+from edge.errors import OfficeScoreError, first_line
 from edge.postprocess import paste_masks
 from export.source import MaskRCNNModel, run_reference
 
@@ -103,7 +103,7 @@ def measure_parity(
     try:
         session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     except Exception as error:  # ORT's own exception types
-        first = str(error).strip().splitlines()[0]
+        first = first_line(error)
         raise OfficeScoreError(
             f"cannot run {onnx_path.name} on ONNX Runtime CPU to measure parity ({first}); "
             "an --fp16 model is for CUDA: export fp32 here, or keep it unverified with --force"

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from edge.errors import OfficeScoreError
+from edge.errors import OfficeScoreError, first_line
 from export.torchvision_setup import Kernels, load_torchvision
 
 ARCHITECTURES = ("maskrcnn_resnet50_fpn", "maskrcnn_resnet50_fpn_v2")
@@ -94,14 +94,14 @@ def load_torchscript(path: Path) -> SourceModel:
     try:
         script = torch.jit.load(str(path), map_location="cpu").eval()
     except Exception as error:  # torch raises RuntimeError, ValueError or zip errors here
-        line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        line = first_line(error)
         raise OfficeScoreError(f"{path} is not a loadable TorchScript file: {line}") from None
     architecture, hyper = read_hyper_parameters(script)
     eager = build(architecture, **hyper)
     try:
         eager.load_state_dict(script.state_dict(), strict=True)
     except RuntimeError as error:
-        first = str(error).strip().splitlines()[0]
+        first = first_line(error)
         raise OfficeScoreError(f"{path}: weights do not fit {architecture}: {first}") from None
     check_same_outputs(script, eager)
     return SourceModel(
@@ -146,7 +146,7 @@ def load_torchvision_model(
     try:
         state = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as error:  # pickle and zip errors, or objects weights_only refuses
-        line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        line = first_line(error)
         raise OfficeScoreError(
             f"{path} is not a plain state_dict (loaded with weights_only): {line}"
         ) from None
@@ -157,7 +157,7 @@ def load_torchvision_model(
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:
-        first = str(error).strip().splitlines()[0]
+        first = first_line(error)
         raise OfficeScoreError(f"{path}: weights do not fit {architecture}: {first}") from None
     return SourceModel(
         model, model, architecture, f"{architecture} {path.name}", file_sha256(path), kernels
