@@ -93,11 +93,15 @@ def read_image(path: Path) -> tuple[np.ndarray, list[str]]:
     return to_bgr8(image, str(path))
 
 
-def score_image(path: Path, scorer: Scorer) -> tuple[InputReport, np.ndarray]:
+def score_image(path: Path, scorer: Scorer, out_path: Path | None) -> InputReport:
+    """Score one photo; with `out_path`, write it annotated there."""
     image, notes = read_image(path)
     detections, score, timings = scorer.analyze(image)
-    report = InputReport(path, "image", score, detections, scorer.provider, timings, notes=notes)
-    return report, annotate(image, detections, score, f"{scorer.provider}")
+    if out_path and not cv2.imwrite(
+        str(out_path), annotate(image, detections, score, scorer.provider)
+    ):
+        raise OfficeScoreError(f"cannot write {out_path}")
+    return InputReport(path, "image", score, detections, scorer.provider, timings, notes=notes)
 
 
 def score_video(
@@ -141,12 +145,7 @@ def score_path(path: Path, scorer: Scorer, out_dir: Path | None, sample_fps: flo
     if path.suffix.lower() in VIDEO_SUFFIXES:
         out_path = out_dir / f"{path.stem}.scored.mp4" if out_dir else None
         return score_video(path, scorer, sample_fps, out_path)
-    report, annotated = score_image(path, scorer)
-    if out_dir:
-        target = out_dir / f"{path.stem}.scored.jpg"
-        if not cv2.imwrite(str(target), annotated):
-            raise OfficeScoreError(f"cannot write {target}")
-    return report
+    return score_image(path, scorer, out_dir / f"{path.stem}.scored.jpg" if out_dir else None)
 
 
 def prepare_out_dir(out_dir: Path) -> None:

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+import cv2
 import numpy as np
 
 from edge.batch import read_image
@@ -17,6 +18,7 @@ from edge.loop import Window, has_display, open_live_source
 from edge.modelcard import bundled_dir
 from edge.overlay import draw_check_panel, draw_detections
 from edge.session import Detector, SessionConfig
+from edge.types import Detections
 
 
 @dataclass(frozen=True)
@@ -37,22 +39,32 @@ def report_to_dict(report: CheckReport, **extra: Any) -> dict[str, Any]:
     }
 
 
+def draw_verdict(image: np.ndarray, detections: Detections, report: CheckReport) -> np.ndarray:
+    """A copy of `image` with the detections and the verdict's traffic lights."""
+    annotated = image.copy()
+    draw_detections(annotated, detections)
+    return draw_check_panel(annotated, report)
+
+
 class Checker:
     def __init__(self, config: CheckConfig) -> None:
         self.config = config
         self.detector = Detector(config.session)
         self.thresholds = load_check_config(config.thresholds or bundled_dir() / "check.toml")
 
-    def check(self, image: np.ndarray) -> tuple[CheckReport, np.ndarray]:
-        """The verdict for one image, and the image annotated with it."""
+    def check(self, image: np.ndarray) -> tuple[CheckReport, Detections]:
+        """The verdict for one image, and the detections it rests on."""
         detections, _ = self.detector.detect(image, self.config.conf)
         report = check_frame(image, detections, self.detector.card.visible_names, self.thresholds)
-        annotated = image.copy()
-        draw_detections(annotated, detections)
-        return report, draw_check_panel(annotated, report)
+        return report, detections
 
-    def check_photo(self, path: Path) -> tuple[CheckReport, np.ndarray]:
-        return self.check(read_image(path)[0])
+    def check_photo(self, path: Path, out_path: Path | None) -> CheckReport:
+        """The verdict for one photo; with `out_path`, write it annotated there."""
+        image = read_image(path)[0]
+        report, detections = self.check(image)
+        if out_path and not cv2.imwrite(str(out_path), draw_verdict(image, detections, report)):
+            raise OfficeScoreError(f"cannot write {out_path}")
+        return report
 
     def check_live(
         self,
@@ -74,10 +86,10 @@ class Checker:
         try:
             with frames:
                 for frame in frames.frames():
-                    report, annotated = self.check(frame.image)
+                    report, detections = self.check(frame.image)
                     rolled = rolling.update(report, frame.timestamp)
                     count += 1
-                    if window and not window.show(draw_check_panel(annotated, rolled)):
+                    if window and not window.show(draw_verdict(frame.image, detections, rolled)):
                         break
                     if window is None and frame.timestamp >= next_second:
                         out.write(

@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
-import cv2
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -274,10 +273,8 @@ def check(
             )
             failed = bool(final and final.failed)
         for path in expand_inputs(photos or []):
-            report, annotated = checker.check_photo(path)
+            report = checker.check_photo(path, out / f"{path.stem}.check.jpg" if out else None)
             failed |= report.failed
-            if out and not cv2.imwrite(str(out / f"{path.stem}.check.jpg"), annotated):
-                raise OfficeScoreError(f"cannot write {out / f'{path.stem}.check.jpg'}")
             if json_output:
                 sys.stdout.write(json.dumps(report_to_dict(report, input=str(path))) + "\n")
                 sys.stdout.flush()
