@@ -48,12 +48,21 @@ def rows(results: list[BenchResult]) -> list[dict[str, Any]]:
                 for stage in STAGES
                 if stage in result.stages_ms
             },
+            **_overhead(result),
             **{f"end_to_end_{k}": round(v, 3) for k, v in end_to_end.items()},
             "speedup_vs_torchscript": _round(speedup(result, results)),
             "peak_rss_mb": round(result.peak_rss_mb, 1),
         }
         table.append(row)
     return table
+
+
+def _overhead(result: BenchResult) -> dict[str, float]:
+    """Pre-processing, post-processing, score and overlay together, per frame."""
+    if "overhead" not in result.stages_ms:
+        return {}
+    summary = result.summary("overhead")
+    return {f"overhead_{k}_ms": round(summary[k], 3) for k in ("p50", "p95")}
 
 
 def _round(value: float | None) -> float | None:
@@ -80,6 +89,14 @@ def as_table(results: list[BenchResult]) -> Table:
     line("detections", lambda r: str(r["detections"]))
     for stage in STAGES:
         line(stage, _stage_cell(stage))
+    line(
+        "overhead p50 / p95",
+        lambda r: (
+            f"{r['overhead_p50_ms']:.2f} / {r['overhead_p95_ms']:.2f}"
+            if "overhead_p50_ms" in r
+            else "—"
+        ),
+    )
     line("end to end p50", lambda r: f"{r['end_to_end_p50']:.1f}")
     line("end to end p90 / p99", lambda r: f"{r['end_to_end_p90']:.1f} / {r['end_to_end_p99']:.1f}")
     line("fps (1 / p50)", lambda r: f"{r['end_to_end_fps']:.1f}")

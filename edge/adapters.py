@@ -13,9 +13,9 @@ import numpy as np
 from edge.errors import OfficeScoreError
 from edge.modelcard import ModelCard
 from edge.postprocess import (
+    Letterbox,
     decode_yolox,
     grid_points,
-    letterbox_into,
     nms_per_class,
     paste_masks,
     scale_boxes,
@@ -55,13 +55,12 @@ class YoloxAdapter:
             ) from None
         self.card = card
         self.offsets, self.strides = grid_points(height, width, strides)
-        self._canvas = np.empty((height, width, 3), np.uint8)
-        self._tensor = np.empty((1, 3, height, width), np.float32)
+        self.letterbox = Letterbox(height, width, self.pad_value)
+        self.labels = np.asarray(card.labels)
 
     def prepare(self, frame: np.ndarray) -> Prepared:
-        scale = letterbox_into(frame, self._canvas, self.pad_value)
-        np.copyto(self._tensor[0], self._canvas.transpose(2, 0, 1))
-        return Prepared({self.input_name: self._tensor}, (scale, scale), frame.shape[:2])
+        scale = self.letterbox(frame)
+        return Prepared({self.input_name: self.letterbox.tensor}, (scale, scale), frame.shape[:2])
 
     def decode(self, outputs: list[np.ndarray], prepared: Prepared, conf: float) -> Detections:
         raw = outputs[0].reshape(-1, outputs[0].shape[-1])
@@ -72,12 +71,11 @@ class YoloxAdapter:
             )
         boxes, scores, class_index = decode_yolox(raw, self.offsets, self.strides, conf)
         keep = nms_per_class(boxes, scores, class_index, self.nms_iou)
-        labels = np.asarray(self.card.labels)
         return Detections(
             xyxy=scale_boxes(boxes[keep], prepared.scale_xy, prepared.frame_hw),
             confidence=scores[keep],
             class_id=self.card.canonical_of_label[class_index[keep]],
-            label=labels[class_index[keep]],
+            label=self.labels[class_index[keep]],
         )
 
 
@@ -96,15 +94,19 @@ class MaskRCNNAdapter:
             raise OfficeScoreError(f"model card {card.name}: bad [input]: {error}") from None
         self.card = card
         self.labels = np.asarray(card.labels)
+        self._tensor = np.empty((3, 0, 0), np.float32)  # CHW RGB 0..1, reused while sizes hold
 
     def prepare(self, frame: np.ndarray) -> Prepared:
         height, width = frame.shape[:2]
         if min(self.size) > 0 and self.size != (height, width):
             frame = cv2.resize(frame, (self.size[1], self.size[0]), interpolation=cv2.INTER_AREA)
-        rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-        tensor = rgb.transpose(2, 0, 1).astype(np.float32) * np.float32(1 / 255)
+        if self._tensor.shape[1:] != frame.shape[:2]:
+            self._tensor = np.empty((3, *frame.shape[:2]), np.float32)
+        blue, green, red = cv2.split(frame)
+        for plane, channel in zip(self._tensor, (red, green, blue), strict=True):
+            np.multiply(channel, np.float32(1 / 255), out=plane)
         scale = (frame.shape[1] / width, frame.shape[0] / height)
-        return Prepared({self.input_name: tensor}, scale, (height, width))
+        return Prepared({self.input_name: self._tensor}, scale, (height, width))
 
     def decode(self, outputs: list[np.ndarray], prepared: Prepared, conf: float) -> Detections:
         if len(outputs) != 4:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
@@ -37,16 +38,32 @@ class MaskLayer:
 
     painted: np.ndarray  # H×W bool: some mask covers the pixel
     colour: np.ndarray  # H×W×3 uint8: the colour of the top-most mask there
+    window: tuple[int, int, int, int]  # x0, y0, x1, y1 around every painted pixel
 
 
 def mask_layer(detections: Detections) -> MaskLayer | None:
-    if detections.mask is None or len(detections) == 0:
-        return None
+    """Paint each mask inside its window only, later detections on top."""
     masks = detections.mask
-    top_most = len(detections) - 1 - masks[::-1].argmax(axis=0)  # later detections on top
-    painted: np.ndarray = np.any(masks, axis=0)
-    colour = PALETTE[detections.class_id][top_most]
-    return MaskLayer(painted, colour)
+    if masks is None or len(detections) == 0:
+        return None
+    windows = masks.windows.tolist()
+    seen = [w for w in windows if w[2] > w[0] and w[3] > w[1]]
+    if not seen:
+        return None
+    owner = np.zeros(masks.frame_hw, np.uint8 if len(detections) < 256 else np.uint16)
+    for number, ((x0, y0, x1, y1), crop) in enumerate(
+        zip(windows, masks.crops, strict=True), start=1
+    ):
+        np.copyto(owner[y0:y1, x0:x1], number, where=crop)
+    table = np.zeros((max(256, len(detections) + 1), 3), np.uint8)
+    table[1 : len(detections) + 1] = PALETTE[detections.class_id]
+    if owner.dtype == np.uint8:
+        colour = cv2.LUT(cv2.merge([owner, owner, owner]), table[:, None, :])
+    else:
+        colour = np.take(table, owner, axis=0)
+    x0, y0 = min(w[0] for w in seen), min(w[1] for w in seen)
+    x1, y1 = max(w[2] for w in seen), max(w[3] for w in seen)
+    return MaskLayer(owner > 0, colour, (x0, y0, x1, y1))
 
 
 def draw_detections(
@@ -55,8 +72,10 @@ def draw_detections(
     """Draw in place: translucent masks, then boxes with canonical name and confidence."""
     layer = layer if layer is not None else mask_layer(detections)
     if layer is not None and layer.painted.shape == image.shape[:2]:
-        blended = cv2.addWeighted(image, 0.5, layer.colour, 0.5, 0)
-        np.copyto(image, blended, where=layer.painted[:, :, None])
+        x0, y0, x1, y1 = layer.window
+        region = image[y0:y1, x0:x1]
+        blended = cv2.addWeighted(region, 0.5, layer.colour[y0:y1, x0:x1], 0.5, 0)
+        cv2.copyTo(blended, layer.painted[y0:y1, x0:x1].view(np.uint8), region)
     colours = PALETTE[detections.class_id]
     for box, colour, name, conf in zip(
         detections.xyxy.astype(int),
@@ -76,29 +95,35 @@ def draw_detections(
 
 def draw_score_panel(image: np.ndarray, score: Score, status_line: str) -> None:
     """A translucent panel at the top-left: the score, one row per criterion, a status line."""
-    rows = len(score.criteria)
-    panel_w, panel_h = min(330, image.shape[1]), min(52 + 18 * rows + 20, image.shape[0])
+    panel_w = min(330, image.shape[1])
+    panel_h = min(52 + 18 * len(score.criteria) + 20, image.shape[0])
     region = image[:panel_h, :panel_w]
     cv2.convertScaleAbs(region, dst=region, alpha=0.35)
-    cv2.putText(
-        image, f"Office score {score.value}", (10, 34), _FONT, 0.9, (255, 255, 255), 2, cv2.LINE_AA
+    rows = tuple(
+        (r.title, r.status, "n/a" if r.status == "not_checked" else f"{r.points:+d}")
+        for r in score.criteria
     )
-    for row, result in enumerate(score.criteria):
-        y = 56 + 18 * row
-        colour = _STATUS_COLOURS[result.status]
-        cv2.circle(image, (16, y - 4), 5, colour, -1)
-        points = "n/a" if result.status == "not_checked" else f"{result.points:+d}"
-        cv2.putText(
-            image,
-            f"{result.title}  {points}",
-            (28, y),
-            _FONT,
-            0.45,
-            (235, 235, 235),
-            1,
-            cv2.LINE_AA,
-        )
+    cv2.max(region, _score_rows(score.value, rows, (panel_h, panel_w)), dst=region)
     cv2.putText(image, status_line, (10, panel_h - 8), _FONT, 0.42, (200, 200, 200), 1, cv2.LINE_AA)
+
+
+@functools.lru_cache(maxsize=32)
+def _score_rows(
+    value: int, rows: tuple[tuple[str, str, str], ...], panel_hw: tuple[int, int]
+) -> np.ndarray:
+    """The panel's text on black, drawn once per distinct score (a live score rarely changes)."""
+    text = np.zeros((*panel_hw, 3), np.uint8)
+    cv2.putText(
+        text, f"Office score {value}", (10, 34), _FONT, 0.9, (255, 255, 255), 2, cv2.LINE_AA
+    )
+    for row, (title, status, points) in enumerate(rows):
+        y = 56 + 18 * row
+        cv2.circle(text, (16, y - 4), 5, _STATUS_COLOURS[status], -1)
+        cv2.putText(
+            text, f"{title}  {points}", (28, y), _FONT, 0.45, (235, 235, 235), 1, cv2.LINE_AA
+        )
+    text.flags.writeable = False
+    return text
 
 
 def annotate(

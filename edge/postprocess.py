@@ -1,6 +1,6 @@
 """Pure array geometry: letterboxing, grid decoding, NMS, scaling and mask pasting.
 
-No I/O and no loops over detections; every function takes arrays and returns arrays.
+No I/O; loops over detections only where each needs its own OpenCV call (mask pasting).
 """
 
 from __future__ import annotations
@@ -8,18 +8,38 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from edge.types import InstanceMasks
 
-def letterbox_into(frame: np.ndarray, canvas: np.ndarray, pad_value: int) -> float:
-    """Resize `frame` into the top-left of `canvas` (H×W×3 uint8), keeping aspect; return scale."""
-    canvas_h, canvas_w = canvas.shape[:2]
-    frame_h, frame_w = frame.shape[:2]
-    scale = min(canvas_h / frame_h, canvas_w / frame_w)
-    new_w = max(1, min(canvas_w, round(frame_w * scale)))
-    new_h = max(1, min(canvas_h, round(frame_h * scale)))
-    canvas[new_h:, :] = pad_value
-    canvas[:new_h, new_w:] = pad_value
-    cv2.resize(frame, (new_w, new_h), dst=canvas[:new_h, :new_w], interpolation=cv2.INTER_LINEAR)
-    return scale
+
+class Letterbox:
+    """Frames resized into a reused 1×3×H×W float tensor, keeping aspect, padded right and below.
+
+    The padding is written only when the frame size changes; after that each frame costs
+    one resize and one planar copy of the resized content, with no per-frame tensor.
+    """
+
+    def __init__(self, height: int, width: int, pad_value: int) -> None:
+        self.pad_value = pad_value
+        self.canvas = np.full((height, width, 3), pad_value, np.uint8)
+        self.tensor = np.full((1, 3, height, width), pad_value, np.float32)
+        self._content_hw = (0, 0)
+
+    def __call__(self, frame: np.ndarray) -> float:
+        """Put `frame` (H×W×3 uint8) into `tensor`, channels in frame order; return its scale."""
+        canvas_h, canvas_w = self.canvas.shape[:2]
+        frame_h, frame_w = frame.shape[:2]
+        scale = min(canvas_h / frame_h, canvas_w / frame_w)
+        new_w = max(1, min(canvas_w, round(frame_w * scale)))
+        new_h = max(1, min(canvas_h, round(frame_h * scale)))
+        if (new_h, new_w) != self._content_hw:
+            self.canvas.fill(self.pad_value)
+            self.tensor.fill(self.pad_value)
+            self._content_hw = (new_h, new_w)
+        content = self.canvas[:new_h, :new_w]
+        cv2.resize(frame, (new_w, new_h), dst=content, interpolation=cv2.INTER_LINEAR)
+        for plane, channel in zip(self.tensor[0], cv2.split(content), strict=True):
+            np.copyto(plane[:new_h, :new_w], channel)
+        return scale
 
 
 def grid_points(height: int, width: int, strides: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -88,37 +108,49 @@ def scale_boxes(
 
 def paste_masks(
     masks: np.ndarray, boxes: np.ndarray, frame_hw: tuple[int, int], threshold: float = 0.5
-) -> np.ndarray:
-    """Paste N×M×M mask probabilities into their frame boxes: an N×H×W bool array.
+) -> InstanceMasks:
+    """Paste N×M×M mask probabilities into their frame boxes, thresholded.
 
     Follows torchvision's convention (one pixel of zero padding, the box widened by
     (M + 2) / M, bilinear with pixel centres at +0.5), so pasted masks match its own.
-    Each mask is resized only to its box by one OpenCV call: a fully vectorized paste
-    would touch N×H×W pixels instead of the boxes' area.
+    Each mask is resized only to its box by one OpenCV call and kept there: a fully
+    vectorized paste would touch N×H×W pixels instead of the boxes' area.
     """
     height, width = frame_hw
-    out = np.zeros((len(masks), height, width), bool)
-    if len(masks) == 0:
-        return out
+    count = len(masks)
+    if count == 0:
+        return InstanceMasks(frame_hw, np.zeros((0, 4), np.int64), ())
     size = masks.shape[-1]
     padded = np.pad(masks.astype(np.float32), ((0, 0), (1, 1), (1, 1)))
     centres = (boxes[:, :2] + boxes[:, 2:]) / 2
     half = (boxes[:, 2:] - boxes[:, :2]) / 2 * (size + 2) / size
     finite = np.isfinite(centres).all(axis=1) & np.isfinite(half).all(axis=1)
-    corners = np.zeros((len(masks), 4), np.int64)
+    corners = np.zeros((count, 4), np.int64)
     corners[finite] = np.clip(
         np.concatenate([centres - half, centres + half], axis=1)[finite], -1e6, 1e6
     ).astype(np.int64)
     box_w = np.maximum(corners[:, 2] - corners[:, 0] + 1, 1)
     box_h = np.maximum(corners[:, 3] - corners[:, 1] + 1, 1)
-    x0, y0 = np.maximum(corners[:, 0], 0), np.maximum(corners[:, 1], 0)
-    x1 = np.minimum(corners[:, 2] + 1, width)
-    y1 = np.minimum(corners[:, 3] + 1, height)
-    for i in np.flatnonzero(finite & (x1 > x0) & (y1 > y0)):
+    windows = np.stack(
+        [
+            np.clip(corners[:, 0], 0, width),
+            np.clip(corners[:, 1], 0, height),
+            np.clip(corners[:, 2] + 1, 0, width),
+            np.clip(corners[:, 3] + 1, 0, height),
+        ],
+        axis=1,
+    )
+    visible = finite & (windows[:, 2] > windows[:, 0]) & (windows[:, 3] > windows[:, 1])
+    windows[~visible] = 0
+    crops = []
+    for i in range(count):
+        x0, y0, x1, y1 = windows[i].tolist()
+        if not visible[i]:
+            crops.append(np.zeros((0, 0), bool))
+            continue
         resized = cv2.resize(
             padded[i], (int(box_w[i]), int(box_h[i])), interpolation=cv2.INTER_LINEAR
         )
-        dy, dx = y0[i] - corners[i, 1], x0[i] - corners[i, 0]
-        window = resized[dy : dy + y1[i] - y0[i], dx : dx + x1[i] - x0[i]]
-        out[i, y0[i] : y1[i], x0[i] : x1[i]] = window >= threshold
-    return out
+        dy, dx = y0 - corners[i, 1], x0 - corners[i, 0]
+        crops.append(resized[dy : dy + y1 - y0, dx : dx + x1 - x0] >= threshold)
+    return InstanceMasks(frame_hw, windows, tuple(crops))

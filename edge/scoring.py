@@ -95,10 +95,11 @@ def score_counts(counts: np.ndarray, rubric: Rubric, visible: Iterable[str]) -> 
     `visible` is what the model can detect; criteria outside it are "not checked".
     """
     visible_ids = {CANONICAL_ID[name] for name in visible}
+    count_of = [int(c) for c in counts.tolist()]
     results = []
     earned = possible = penalty = 0
     for criterion in rubric.criteria:
-        count = int(sum(counts[i] for i in criterion.object_ids))
+        count = sum(count_of[i] for i in criterion.object_ids)
         if not visible_ids.intersection(criterion.object_ids):
             results.append(_result(criterion, "not_checked", 0, count, "the model cannot see this"))
             continue
@@ -116,8 +117,8 @@ def score_counts(counts: np.ndarray, rubric: Rubric, visible: Iterable[str]) -> 
             penalty += -points
             results.append(_result(criterion, "hit" if present else "clear", points, count, reason))
     value = round(100 * earned / possible) - penalty if possible else 0
-    named_counts = {CANONICAL_NAMES[i]: int(c) for i, c in enumerate(counts) if c > 0}
-    return Score(value=int(np.clip(value, 0, 100)), criteria=tuple(results), counts=named_counts)
+    named_counts = {CANONICAL_NAMES[i]: c for i, c in enumerate(count_of) if c > 0}
+    return Score(value=min(max(value, 0), 100), criteria=tuple(results), counts=named_counts)
 
 
 def _result(
@@ -154,6 +155,7 @@ class RollingScore:
         self._average: np.ndarray | None = None
         self._stable = np.zeros(len(CANONICAL_NAMES))
         self._last_t = 0.0
+        self._score: Score | None = None  # the score of `_stable`, reused while it holds
 
     def update(self, detections: Detections, t: float) -> Score:
         counts = detections.canonical_counts().astype(np.float64)
@@ -165,6 +167,10 @@ class RollingScore:
             weight = 1.0 if self.half_life_s == 0 else 1.0 - math.pow(0.5, dt / self.half_life_s)
             self._average += weight * (counts - self._average)
             moved = np.abs(self._average - self._stable) >= 0.5 + self.hysteresis
-            self._stable = np.where(moved, np.round(self._average), self._stable)
+            if moved.any():
+                self._stable = np.where(moved, np.round(self._average), self._stable)
+                self._score = None
         self._last_t = t
-        return score_counts(self._stable.astype(np.int64), self.rubric, self.visible)
+        if self._score is None:
+            self._score = score_counts(self._stable.astype(np.int64), self.rubric, self.visible)
+        return self._score

@@ -180,7 +180,7 @@ def evaluate_onnx(
             detections.xyxy,
             [str(x) for x in detections.label],
             detections.confidence,
-            detections.mask,
+            None if detections.mask is None else detections.mask.dense(),
             categories,
         )
         progress(done, len(images))

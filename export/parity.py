@@ -99,6 +99,7 @@ def measure_parity(
     size: tuple[int, int] | None,
     box_score_thresh: float,
     kernels: str,
+    detections_per_img: int | None = None,
 ) -> ParityReport:
     try:
         session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
@@ -117,8 +118,12 @@ def measure_parity(
             k: v.numpy() for k, v in run_reference(reference, torch.from_numpy(tensor)).items()
         }
         boxes, labels, scores, masks = session.run(None, {"image": tensor})
-        pasted = paste_masks(masks, boxes, image.shape[:2])
-        rows.append(compare(name, expected, boxes, labels, scores, pasted, box_score_thresh))
+        pasted = paste_masks(masks, boxes, image.shape[:2]).dense()
+        rows.append(
+            compare(
+                name, expected, boxes, labels, scores, pasted, box_score_thresh, detections_per_img
+            )
+        )
     return ParityReport(rows, kernels)
 
 
@@ -139,13 +144,20 @@ def compare(
     scores: np.ndarray,
     masks: np.ndarray,
     box_score_thresh: float,
+    detections_per_img: int | None = None,
 ) -> ImageParity:
     """Match detections greedily (same label, IoU ≥ 0.5, best source score first) and compare.
 
-    Source detections scoring below the export's threshold are not expected in the export;
-    unmatched detections within BORDERLINE_SCORE of it, on either side, are counted apart.
+    Source detections scoring below the export's threshold, or beyond its `detections_per_img`
+    best, are not expected in the export; unmatched detections within BORDERLINE_SCORE of
+    either cut-off, on either side, are counted apart.
     """
-    expected_rows = expected["scores"] >= box_score_thresh - BORDERLINE_SCORE
+    expected_rows = np.flatnonzero(expected["scores"] >= box_score_thresh - BORDERLINE_SCORE)
+    cutoffs = [box_score_thresh]
+    if detections_per_img is not None and len(expected_rows) > detections_per_img:
+        best_first = expected_rows[np.argsort(-expected["scores"][expected_rows], kind="stable")]
+        expected_rows = best_first[:detections_per_img]
+        cutoffs.append(float(expected["scores"][best_first[detections_per_img - 1]]))
     source_boxes, source_labels = (
         expected["boxes"][expected_rows],
         expected["labels"][expected_rows],
@@ -165,7 +177,8 @@ def compare(
     unmatched_scores = np.concatenate(
         [np.delete(source_scores, matched_source), np.delete(scores, matched_onnx)]
     )
-    borderline = int((np.abs(unmatched_scores - box_score_thresh) < BORDERLINE_SCORE).sum())
+    distance = np.abs(unmatched_scores[:, None] - np.asarray(cutoffs)[None, :]).min(axis=1)
+    borderline = int((distance < BORDERLINE_SCORE).sum())
     decisive = len(unmatched_scores) - borderline
     total = len(pairs) + decisive
     sized = [

@@ -107,6 +107,7 @@ def _export_and_check(request: ExportRequest, started: float) -> ExportResult:
             request.options.size,
             request.options.box_score_thresh,
             source.kernels,
+            request.options.detections_per_img,
         )
     except OfficeScoreError:
         if not request.force:

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from edge.postprocess import (
+    Letterbox,
     decode_yolox,
     grid_points,
-    letterbox_into,
     nms_per_class,
     paste_masks,
     scale_boxes,
@@ -16,21 +17,26 @@ from edge.postprocess import (
 
 
 def test_letterbox_wide_frame_goes_top_left_with_padding() -> None:
-    frame = np.full((240, 640, 3), 200, np.uint8)
-    canvas = np.zeros((416, 416, 3), np.uint8)
-    scale = letterbox_into(frame, canvas, pad_value=114)
+    frame = np.random.default_rng(0).integers(0, 255, (240, 640, 3), np.uint8)
+    letterbox = Letterbox(416, 416, pad_value=114)
+    scale = letterbox(frame)
     assert scale == 416 / 640
-    assert (canvas[:156] == 200).all()
-    assert (canvas[156:] == 114).all()
+    expected = cv2.resize(frame, (416, 156), interpolation=cv2.INTER_LINEAR)
+    assert np.array_equal(letterbox.tensor[0, :, :156], expected.transpose(2, 0, 1))
+    assert (letterbox.tensor[0, :, 156:] == 114).all()
+    assert letterbox.tensor.dtype == np.float32 and letterbox.tensor.shape == (1, 3, 416, 416)
 
 
-def test_letterbox_tall_frame_pads_right_and_reuses_canvas() -> None:
-    canvas = np.zeros((416, 416, 3), np.uint8)
-    letterbox_into(np.full((100, 100, 3), 7, np.uint8), canvas, 114)
-    scale = letterbox_into(np.full((832, 416, 3), 50, np.uint8), canvas, 114)
-    assert scale == 0.5
-    assert (canvas[:, :208] == 50).all()
-    assert (canvas[:, 208:] == 114).all()
+def test_letterbox_repads_when_the_frame_size_changes() -> None:
+    letterbox = Letterbox(416, 416, 114)
+    tensor = letterbox.tensor
+    letterbox(np.full((240, 640, 3), 7, np.uint8))  # content in the top rows
+    scale = letterbox(np.full((832, 416, 3), 50, np.uint8))  # content in the left columns
+    assert scale == 0.5 and letterbox.tensor is tensor
+    assert (tensor[0, :, :, :208] == 50).all()
+    assert (tensor[0, :, :, 208:] == 114).all()
+    letterbox(np.full((240, 640, 3), 9, np.uint8))
+    assert (tensor[0, :, :156] == 9).all() and (tensor[0, :, 156:] == 114).all()
 
 
 def test_grid_points_match_yolox_layout() -> None:
@@ -93,7 +99,7 @@ def test_paste_masks_fills_the_box_for_a_solid_mask() -> None:
     masks = np.ones((2, 28, 28), np.float32)
     masks[1] = 0.0
     boxes = np.array([[10, 20, 38, 76], [0, 0, 50, 50]], np.float32)
-    pasted = paste_masks(masks, boxes, (80, 100))
+    pasted = paste_masks(masks, boxes, (80, 100)).dense()
     ys, xs = np.nonzero(pasted[0])
     assert abs(xs.min() - 10) <= 1 and abs(xs.max() - 38) <= 1
     assert abs(ys.min() - 20) <= 1 and abs(ys.max() - 76) <= 1
@@ -104,13 +110,13 @@ def test_paste_masks_fills_the_box_for_a_solid_mask() -> None:
 def test_paste_masks_keeps_mask_shape_left_half() -> None:
     masks = np.zeros((1, 28, 28), np.float32)
     masks[0, :, :14] = 1.0
-    pasted = paste_masks(masks, np.array([[0, 0, 56, 56]], np.float32), (56, 56))
+    pasted = paste_masks(masks, np.array([[0, 0, 56, 56]], np.float32), (56, 56)).dense()
     assert pasted[0, 2:54, :26].all() and not pasted[0, :, 30:].any()
 
 
 def test_paste_masks_clips_boxes_leaving_the_frame() -> None:
     masks = np.ones((1, 28, 28), np.float32)
-    pasted = paste_masks(masks, np.array([[-40, -40, 20, 20]], np.float32), (30, 30))
+    pasted = paste_masks(masks, np.array([[-40, -40, 20, 20]], np.float32), (30, 30)).dense()
     assert pasted[0, :18, :18].all() and not pasted[0, 23:, :].any()
 
 
@@ -141,7 +147,7 @@ def test_decode_and_nms_never_fail_on_arbitrary_outputs(raw: np.ndarray, conf: f
 )
 def test_paste_masks_stays_inside_boxes(boxes: np.ndarray, height: int, width: int) -> None:
     masks = np.ones((len(boxes), 28, 28), np.float32)
-    pasted = paste_masks(masks, boxes, (height, width))
+    pasted = paste_masks(masks, boxes, (height, width)).dense()
     assert pasted.shape == (len(boxes), height, width)
     ys, xs = np.mgrid[0:height, 0:width] + 0.5
     for mask, (x0, y0, x1, y1) in zip(pasted, boxes, strict=True):

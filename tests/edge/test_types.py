@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge.types import Detections
+from edge.types import Detections, InstanceMasks
 from edge.vocabulary import CANONICAL_ID, CANONICAL_NAMES
 
 
@@ -37,10 +37,10 @@ def test_boolean_filtering_keeps_arrays_parallel() -> None:
         ("xyxy", np.zeros((2, 3), np.float32)),
         ("confidence", np.zeros(3, np.float32)),
         ("class_id", np.array([0, len(CANONICAL_NAMES)], np.int32)),
-        ("mask", np.zeros((3, 4, 4), bool)),
+        ("mask", InstanceMasks((4, 4), np.zeros((3, 4), np.int64), (np.zeros((0, 0), bool),) * 3)),
     ],
 )
-def test_inconsistent_arrays_are_rejected(field: str, value: np.ndarray) -> None:
+def test_inconsistent_arrays_are_rejected(field: str, value: object) -> None:
     arrays = dict(
         xyxy=np.zeros((2, 4), np.float32),
         confidence=np.zeros(2, np.float32),
@@ -50,3 +50,26 @@ def test_inconsistent_arrays_are_rejected(field: str, value: np.ndarray) -> None
     arrays[field] = value
     with pytest.raises(ValueError):
         Detections(**arrays)
+
+
+def test_instance_masks_subset_and_densify() -> None:
+    first, second = np.ones((2, 3), bool), np.eye(2, dtype=bool)
+    masks = InstanceMasks((4, 5), np.array([[1, 0, 4, 2], [3, 2, 5, 4]]), (first, second))
+    dense = masks.dense()
+    assert dense.shape == (2, 4, 5)
+    assert dense[0].sum() == 6 and dense[0, 0:2, 1:4].all()
+    assert dense[1, 2:4, 3:5].tolist() == [[True, False], [False, True]]
+    assert dense[1].sum() == 2
+    kept = masks[np.array([False, True])]
+    assert len(kept) == 1 and np.array_equal(kept.dense()[0], dense[1])
+
+
+@pytest.mark.parametrize(
+    "window, crop",
+    [([0, 0, 6, 2], np.ones((2, 6), bool)), ([0, 0, 2, 2], np.ones((3, 2), bool))],
+)
+def test_instance_masks_must_fill_windows_inside_the_frame(
+    window: list[int], crop: np.ndarray
+) -> None:
+    with pytest.raises(ValueError):
+        InstanceMasks((4, 5), np.array([window]), (crop,))

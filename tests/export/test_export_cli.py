@@ -59,12 +59,11 @@ def test_runtime_scores_a_photo_with_the_exported_model(
     image = cv2.imread(str(photos / "000000000599.jpg"))
     detections, score, _ = scorer.analyze(image)
     assert len(detections) > 0 and set(detections.names) == {"chair"}  # the favoured class
-    assert detections.mask is not None and detections.mask.shape == (
-        len(detections),
-        *image.shape[:2],
-    )
-    assert detections.mask.any(axis=(1, 2)).all()
-    for mask, (x0, y0, x1, y1) in zip(detections.mask, detections.xyxy, strict=True):
+    assert detections.mask is not None and len(detections.mask) == len(detections)
+    dense = detections.mask.dense()
+    assert dense.shape == (len(detections), *image.shape[:2])
+    assert dense.any(axis=(1, 2)).all()
+    for mask, (x0, y0, x1, y1) in zip(dense, detections.xyxy, strict=True):
         margin_x, margin_y = (x1 - x0) / 28 + 2, (y1 - y0) / 28 + 2  # pasting widens by 1/28
         ys, xs = mask.nonzero()
         assert xs.min() >= x0 - margin_x and xs.max() <= x1 + margin_x
@@ -176,6 +175,19 @@ def test_a_stricter_score_threshold_still_matches_the_detections_it_keeps(
     assert result.exit_code == 0, result.stderr
     rows = json.loads(out.with_suffix(".parity.json").read_text())["images"]
     assert all(0 < row["onnx_detections"] < row["source_detections"] for row in rows)
+    assert all(row["label_agreement"] == 1.0 for row in rows)
+
+
+def test_fewer_detections_per_image_match_the_sources_best(
+    scripted_model: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "top5.onnx"
+    args = [*export_args(scripted_model, str(out)), "--size", SIZE, "--detections-per-img", "5"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(out.with_suffix(".parity.json").read_text())["images"]
+    assert all(row["source_detections"] > 5 for row in rows)
+    assert all(row["onnx_detections"] == row["matched"] == 5 for row in rows)
     assert all(row["label_agreement"] == 1.0 for row in rows)
 
 
