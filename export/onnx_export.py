@@ -38,6 +38,7 @@ class ExportOptions:
     detections_per_img: int | None = None
     slim: bool = False
     fp16: bool = False
+    int8: bool = False  # also write an int8 model beside the fp32 one (export/quantize.py)
 
     def __post_init__(self) -> None:
         if self.box_score_thresh < 0.05:
@@ -46,6 +47,8 @@ class ExportOptions:
             )
         if not 11 <= self.opset <= 20:
             raise OfficeScoreError(f"--opset must be 11..20, got {self.opset}")
+        if self.int8 and self.fp16:
+            raise OfficeScoreError("--int8 and --fp16 exclude each other")
         if self.size is not None and min(self.size) < 32:
             raise OfficeScoreError(f"--size {self.size} is too small")
 
@@ -184,12 +187,19 @@ def export_onnx(
             entry = proto.metadata_props.add()
             entry.key, entry.value = key, value
         onnx.save(proto, temporary)
+        os.chmod(temporary, 0o666 & ~current_umask())  # mkstemp made it owner-only
         os.replace(temporary, target)
     except OSError as error:
         raise OfficeScoreError(f"cannot write {target}: {error.strerror}") from None
     finally:
         Path(temporary).unlink(missing_ok=True)
     return metadata
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def unique_node_names(proto: onnx.ModelProto) -> onnx.ModelProto:

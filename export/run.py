@@ -13,7 +13,8 @@ from edge.batch import IMAGE_SUFFIXES, read_image
 from edge.errors import OfficeScoreError
 from export.onnx_export import ExportOptions, export_onnx
 from export.parity import ParityReport, generated_images, measure_parity
-from export.source import SourceModel, load_torchscript, load_torchvision_model
+from export.quantize import int8_path, quantize_int8
+from export.source import MaskRCNNModel, SourceModel, load_torchscript, load_torchvision_model
 
 
 @dataclass(frozen=True)
@@ -29,12 +30,21 @@ class ExportRequest:
 
 
 @dataclass
+class Int8Result:
+    model: Path
+    report: ParityReport  # shown, not gating: int8 changes outputs by design
+    report_path: Path
+    seconds: float
+
+
+@dataclass
 class ExportResult:
     model: Path | None
     report: ParityReport
     report_path: Path
     seconds: float
     size_bytes: int
+    int8: Int8Result | None = None
 
 
 def coco_labels() -> list[str]:
@@ -120,4 +130,27 @@ def _export_and_check(request: ExportRequest, started: float) -> ExportResult:
     if not report.passed and not request.force:
         request.out.unlink()
         kept = None
-    return ExportResult(kept, report, report_path, time.perf_counter() - started, size)
+    seconds = time.perf_counter() - started
+    int8 = (
+        _int8(request, source.reference, source.kernels) if kept and request.options.int8 else None
+    )
+    return ExportResult(kept, report, report_path, seconds, size, int8)
+
+
+def _int8(request: ExportRequest, reference: MaskRCNNModel, kernels: str) -> Int8Result:
+    started = time.perf_counter()
+    target = int8_path(request.out)
+    images = parity_inputs(request)
+    quantize_int8(request.out, target, images, request.options.size)
+    report = measure_parity(
+        reference,
+        target,
+        images,
+        request.options.size,
+        request.options.box_score_thresh,
+        kernels,
+        request.options.detections_per_img,
+    )
+    report_path = target.with_suffix(".parity.json")
+    report.write(report_path)
+    return Int8Result(target, report, report_path, time.perf_counter() - started)

@@ -119,6 +119,7 @@ def test_export_that_changes_the_outputs_fails_parity_and_is_removed(
         (["--opset", "9"], "--opset must be 11..20"),
         (["--labels", "/nonexistent/labels.txt"], "cannot read labels"),
         (["--fp16"], "--fp16: onnxruntime's float16 converter makes an invalid graph"),
+        (["--int8", "--fp16"], "--int8 and --fp16 exclude each other"),
     ],
 )
 def test_bad_export_options_exit_2(
@@ -189,6 +190,35 @@ def test_fewer_detections_per_image_match_the_sources_best(
     assert all(row["source_detections"] > 5 for row in rows)
     assert all(row["onnx_detections"] == row["matched"] == 5 for row in rows)
     assert all(row["label_agreement"] == 1.0 for row in rows)
+
+
+def test_int8_is_written_beside_fp32_labelled_and_runs(
+    scripted_model: Path, tmp_path: Path, photos: Path
+) -> None:
+    out = tmp_path / "m.onnx"
+    result = runner.invoke(app, [*export_args(scripted_model, str(out)), "--size", SIZE, "--int8"])
+    assert result.exit_code == 0, result.stderr
+    int8 = tmp_path / "m.int8.onnx"
+    assert (
+        "parity passed" in result.stderr and "int8 model (opt-in, not the default)" in result.stderr
+    )
+    proto = onnx.load(str(int8))
+    assert sum(node.op_type == "QuantizeLinear" for node in proto.graph.node) > 50
+    metadata = {entry.key: entry.value for entry in proto.metadata_props}
+    assert metadata["officescore.precision"] == "int8"
+    assert json.loads(metadata["officescore.int8"])["calibration"][:2] == [
+        "generated-noise",
+        "generated-desk",
+    ]
+    fp32_metadata = {e.key: e.value for e in onnx.load(str(out)).metadata_props}
+    assert "officescore.precision" not in fp32_metadata
+    report = json.loads(int8.with_suffix(".parity.json").read_text())
+    assert len(report["images"]) == 2 and "passed" in report
+    scorer = Scorer(ScorerConfig(session=SessionConfig(model_path=int8)))
+    assert scorer.detector.card.name.endswith("-int8")
+    detections, _, _ = scorer.analyze(cv2.imread(str(photos / "000000000599.jpg")))
+    assert detections.mask is not None and len(detections.mask) == len(detections)
+    assert oct(out.stat().st_mode & 0o777) == oct(int8.stat().st_mode & 0o777)
 
 
 def test_gather_merge_equals_torchvisions_scatter_merge() -> None:

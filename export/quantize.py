@@ -1,0 +1,119 @@
+"""Opt-in static int8 of an exported Mask R-CNN: QDQ, per-channel Conv weights, calibrated
+on the parity images. On CPUs with VNNI or AMX it runs about twice as fast as fp32; what it
+costs in accuracy depends on the weights, so it is written beside the fp32 model, never
+instead of it, and its parity report is shown but does not gate the export.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnx
+
+from edge.errors import OfficeScoreError, first_line
+from edge.modelcard import CARD_METADATA_KEY
+from export.onnx_export import INPUT_NAME
+from export.parity import to_tensor
+
+PRECISION_KEY = "officescore.precision"
+
+
+def int8_path(fp32_path: Path) -> Path:
+    return fp32_path.with_name(f"{fp32_path.stem}.int8.onnx")
+
+
+def quantize_int8(
+    fp32_path: Path, target: Path, images: dict[str, np.ndarray], size: tuple[int, int] | None
+) -> None:
+    """Write the int8 model to `target` atomically, with the fp32 model's metadata relabelled."""
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    tensors = [_input_tensor(image, size) for image in images.values()]
+
+    class Calibration(CalibrationDataReader):
+        def __init__(self) -> None:
+            self._inputs = iter(tensors)
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            tensor = next(self._inputs, None)
+            return None if tensor is None else {INPUT_NAME: tensor}
+
+    with _scratch(target.parent) as scratch:
+        folded = scratch / "folded.onnx"
+        quantized = scratch / "int8.onnx"
+        try:
+            # ORT's basic fusions fold torchvision's frozen batch norms (Mul, Add) into the
+            # convolutions first; without that most Convs stay float between Q/DQ pairs.
+            quant_pre_process(str(fp32_path), str(folded), skip_symbolic_shape=True)
+            quantize_static(
+                str(folded),
+                str(quantized),
+                Calibration(),
+                quant_format=QuantFormat.QDQ,
+                per_channel=True,
+                activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
+                op_types_to_quantize=["Conv"],
+                calibrate_method=CalibrationMethod.MinMax,
+            )
+        except Exception as error:  # the quantizer raises assorted types on graphs it can't take
+            raise OfficeScoreError(f"--int8: quantization failed: {first_line(error)}") from None
+        proto = onnx.load(str(quantized))
+        _relabel(proto, onnx.load(str(fp32_path), load_external_data=False), list(images))
+        staged = scratch / "staged.onnx"
+        onnx.save(proto, str(staged))
+        os.replace(staged, target)
+
+
+def _input_tensor(image: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
+    if size is not None:
+        image = cv2.resize(image, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+    return to_tensor(image)
+
+
+def _relabel(proto: onnx.ModelProto, fp32: onnx.ModelProto, calibration: list[str]) -> None:
+    """Carry the fp32 metadata over; the card's name and a precision entry say int8."""
+    del proto.metadata_props[:]
+    for entry in fp32.metadata_props:
+        value = _renamed(entry.value) if entry.key == CARD_METADATA_KEY else entry.value
+        proto.metadata_props.add(key=entry.key, value=value)
+    proto.metadata_props.add(key=PRECISION_KEY, value="int8")
+    proto.metadata_props.add(
+        key="officescore.int8",
+        value=json.dumps(
+            {"format": "QDQ", "per_channel": True, "ops": ["Conv"], "calibration": calibration}
+        ),
+    )
+
+
+def _renamed(card: str) -> str:
+    lines = card.splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith("name = ") and line.endswith('"'):
+            lines[index] = line[:-1] + '-int8"'
+            break
+    return "\n".join(lines) + "\n"
+
+
+@contextmanager
+def _scratch(folder: Path) -> Iterator[Path]:
+    """A temporary folder beside the target (same file system, so the final rename is atomic)."""
+    try:
+        with tempfile.TemporaryDirectory(prefix=".int8-", dir=folder) as path:
+            yield Path(path)
+    except OSError as error:
+        raise OfficeScoreError(f"--int8: cannot write in {folder}: {error.strerror}") from None
