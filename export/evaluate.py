@@ -16,6 +16,7 @@ import numpy as np
 from edge.batch import read_image
 from edge.errors import OfficeScoreError
 from edge.session import Detector, SessionConfig
+from edge.types import InstanceMasks
 
 METRIC_NAMES = ("AP", "AP50", "AP75", "AP_small", "AP_medium", "AP_large")
 Progress = Callable[[int, int], None]
@@ -98,7 +99,7 @@ def to_records(
     boxes: np.ndarray,
     labels: list[str],
     scores: np.ndarray,
-    masks: np.ndarray | None,
+    masks: np.ndarray | InstanceMasks | None,
     categories: dict[str, int],
 ) -> list[dict[str, Any]]:
     from pycocotools import mask as mask_utils
@@ -115,7 +116,13 @@ def to_records(
             "score": float(scores[index]),
         }
         if masks is not None:
-            rle = mask_utils.encode(np.asfortranarray(masks[index].astype(np.uint8)))
+            # one frame-sized mask at a time: N of them at once can outgrow memory on big photos
+            mask = (
+                masks[index : index + 1].dense()[0]
+                if isinstance(masks, InstanceMasks)
+                else masks[index]
+            )
+            rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
             rle["counts"] = rle["counts"].decode("ascii")
             record["segmentation"] = rle
         records.append(record)
@@ -180,7 +187,7 @@ def evaluate_onnx(
             detections.xyxy,
             [str(x) for x in detections.label],
             detections.confidence,
-            None if detections.mask is None else detections.mask.dense(),
+            detections.mask,
             categories,
         )
         progress(done, len(images))
