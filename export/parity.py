@@ -92,6 +92,13 @@ def to_tensor(image_bgr: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(rgb.transpose(2, 0, 1), np.float32) / 255.0
 
 
+def model_input(image_bgr: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
+    """An image as the exported model takes it: resized to a fixed export's size, CHW RGB 0..1."""
+    if size is not None:
+        image_bgr = cv2.resize(image_bgr, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+    return to_tensor(image_bgr)
+
+
 def measure_parity(
     reference: MaskRCNNModel,
     onnx_path: Path,
@@ -111,14 +118,12 @@ def measure_parity(
         ) from None
     rows = []
     for name, image in images.items():
-        if size is not None:
-            image = cv2.resize(image, (size[1], size[0]), interpolation=cv2.INTER_AREA)
-        tensor = to_tensor(image)
+        tensor = model_input(image, size)
         expected = {
             k: v.numpy() for k, v in run_reference(reference, torch.from_numpy(tensor)).items()
         }
         boxes, labels, scores, masks = session.run(None, {"image": tensor})
-        pasted = paste_masks(masks, boxes, image.shape[:2]).dense()
+        pasted = paste_masks(masks, boxes, tensor.shape[1:]).dense()
         rows.append(
             compare(
                 name, expected, boxes, labels, scores, pasted, box_score_thresh, detections_per_img

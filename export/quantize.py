@@ -13,14 +13,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import cv2
 import numpy as np
 import onnx
 
 from edge.errors import OfficeScoreError, first_line
 from edge.modelcard import CARD_METADATA_KEY
 from export.onnx_export import INPUT_NAME
-from export.parity import to_tensor
+from export.parity import model_input
 
 PRECISION_KEY = "officescore.precision"
 
@@ -42,7 +41,7 @@ def quantize_int8(
     )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    tensors = [_input_tensor(image, size) for image in images.values()]
+    tensors = [model_input(image, size) for image in images.values()]
 
     class Calibration(CalibrationDataReader):
         def __init__(self) -> None:
@@ -77,12 +76,6 @@ def quantize_int8(
         staged = scratch / "staged.onnx"
         onnx.save(proto, str(staged))
         os.replace(staged, target)
-
-
-def _input_tensor(image: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
-    if size is not None:
-        image = cv2.resize(image, (size[1], size[0]), interpolation=cv2.INTER_AREA)
-    return to_tensor(image)
 
 
 def _relabel(proto: onnx.ModelProto, fp32: onnx.ModelProto, calibration: list[str]) -> None:

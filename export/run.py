@@ -14,7 +14,7 @@ from edge.errors import OfficeScoreError
 from export.onnx_export import ExportOptions, export_onnx
 from export.parity import ParityReport, generated_images, measure_parity
 from export.quantize import int8_path, quantize_int8
-from export.source import MaskRCNNModel, SourceModel, load_torchscript, load_torchvision_model
+from export.source import SourceModel, load_torchscript, load_torchvision_model
 
 
 @dataclass(frozen=True)
@@ -109,16 +109,9 @@ def _export_and_check(request: ExportRequest, started: float) -> ExportResult:
             f"the model has {classes} classes, not COCO's 91: pass --labels FILE"
         )
     export_onnx(source, labels, request.out, request.options)
+    images = parity_inputs(request)
     try:
-        report = measure_parity(
-            source.reference,
-            request.out,
-            parity_inputs(request),
-            request.options.size,
-            request.options.box_score_thresh,
-            source.kernels,
-            request.options.detections_per_img,
-        )
+        report = _parity(request, source, images, request.out)
     except OfficeScoreError:
         if not request.force:
             request.out.unlink(missing_ok=True)  # an unverified model is not left behind
@@ -131,26 +124,30 @@ def _export_and_check(request: ExportRequest, started: float) -> ExportResult:
         request.out.unlink()
         kept = None
     seconds = time.perf_counter() - started
-    int8 = (
-        _int8(request, source.reference, source.kernels) if kept and request.options.int8 else None
-    )
+    int8 = _int8(request, source, images) if kept and request.options.int8 else None
     return ExportResult(kept, report, report_path, seconds, size, int8)
 
 
-def _int8(request: ExportRequest, reference: MaskRCNNModel, kernels: str) -> Int8Result:
-    started = time.perf_counter()
-    target = int8_path(request.out)
-    images = parity_inputs(request)
-    quantize_int8(request.out, target, images, request.options.size)
-    report = measure_parity(
-        reference,
-        target,
+def _parity(
+    request: ExportRequest, source: SourceModel, images: dict[str, np.ndarray], model: Path
+) -> ParityReport:
+    return measure_parity(
+        source.reference,
+        model,
         images,
         request.options.size,
         request.options.box_score_thresh,
-        kernels,
+        source.kernels,
         request.options.detections_per_img,
     )
+
+
+def _int8(request: ExportRequest, source: SourceModel, images: dict[str, np.ndarray]) -> Int8Result:
+    """Quantize the kept fp32 model, calibrating on the images parity was measured on."""
+    started = time.perf_counter()
+    target = int8_path(request.out)
+    quantize_int8(request.out, target, images, request.options.size)
+    report = _parity(request, source, images, target)
     report_path = target.with_suffix(".parity.json")
     report.write(report_path)
     return Int8Result(target, report, report_path, time.perf_counter() - started)
