@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import onnx
 import pytest
+from click.testing import Result
 from onnx import TensorProto, helper
 
 from edge.cli import app
@@ -29,33 +30,18 @@ def one_line_error(stderr: str, message: str) -> None:
 def test_truncated_onnx_is_refused(photos: Path, tmp_path: Path) -> None:
     model = tmp_path / "truncated.onnx"
     model.write_bytes(bundled_model_path().read_bytes()[:100_000])
-    result = runner.invoke(
-        app,
-        [
-            "score",
-            str(photos / LIVING_ROOM),
-            "--model",
-            str(model),
-            "--card",
-            str(bundled_model_path().with_suffix(".toml")),
-        ],
-    )
+
+    def score_with(card: Path) -> Result:
+        photo = str(photos / LIVING_ROOM)
+        return runner.invoke(app, ["score", photo, "--model", str(model), "--card", str(card)])
+
+    result = score_with(bundled_model_path().with_suffix(".toml"))
     assert result.exit_code == 2
     one_line_error(result.stderr, "does not match its model card")
     (tmp_path / "no_sha.toml").write_text(
         bundled_model_path().with_suffix(".toml").read_text().replace("sha256 =", "old_sha256 =")
     )
-    result = runner.invoke(
-        app,
-        [
-            "score",
-            str(photos / LIVING_ROOM),
-            "--model",
-            str(model),
-            "--card",
-            str(tmp_path / "no_sha.toml"),
-        ],
-    )
+    result = score_with(tmp_path / "no_sha.toml")
     assert result.exit_code == 2
     one_line_error(result.stderr, f"cannot load model {model}")
 

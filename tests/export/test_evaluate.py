@@ -90,20 +90,22 @@ def test_evaluate_reports_onnx_and_torchscript_map_and_their_delta(
     assert abs(report["delta"]["bbox"]["AP"]) <= 0.05 and abs(report["delta"]["segm"]["AP"]) <= 0.1
 
 
+def evaluate_bundled(coco: Path, images: Path, *extra: str) -> list[str]:
+    """`officescore evaluate` arguments for the bundled detector."""
+    return [
+        "evaluate",
+        "--model",
+        "models/yolox_nano.onnx",
+        "--coco",
+        str(coco),
+        "--images",
+        str(images),
+        *extra,
+    ]
+
+
 def test_evaluate_bundled_detector_on_real_coco_photos(photos: Path) -> None:
-    result = runner.invoke(
-        app,
-        [
-            "evaluate",
-            "--model",
-            "models/yolox_nano.onnx",
-            "--coco",
-            str(photos / "annotations.json"),
-            "--images",
-            str(photos),
-            "--json",
-        ],
-    )
+    result = runner.invoke(app, evaluate_bundled(photos / "annotations.json", photos, "--json"))
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["onnx"]["segm"] is None and report["torchscript"] is None
@@ -120,18 +122,7 @@ def test_evaluate_bad_annotations_exit_2(
     coco = tmp_path / "ann.json"
     if coco_text is not None:
         coco.write_text(coco_text)
-    result = runner.invoke(
-        app,
-        [
-            "evaluate",
-            "--model",
-            "models/yolox_nano.onnx",
-            "--coco",
-            str(coco),
-            "--images",
-            str(photos),
-        ],
-    )
+    result = runner.invoke(app, evaluate_bundled(coco, photos))
     assert result.exit_code == 2 and message in result.stderr
 
 
@@ -140,17 +131,6 @@ def test_missing_optional_dependency_gives_an_install_hint(
 ) -> None:
     monkeypatch.setitem(sys.modules, "pycocotools", None)
     monkeypatch.setitem(sys.modules, "pycocotools.coco", None)
-    result = runner.invoke(
-        app,
-        [
-            "evaluate",
-            "--model",
-            "models/yolox_nano.onnx",
-            "--coco",
-            str(photos / "annotations.json"),
-            "--images",
-            str(photos),
-        ],
-    )
+    result = runner.invoke(app, evaluate_bundled(photos / "annotations.json", photos))
     assert result.exit_code == 2
     assert "this command needs pycocotools: pip install 'officescore[eval]'" in result.stderr
