@@ -6,6 +6,7 @@ import os
 import platform
 import resource
 from importlib import metadata
+from typing import Any
 
 
 def cpu_model() -> str:
@@ -36,7 +37,7 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def stamp() -> dict[str, object]:
+def stamp() -> dict[str, Any]:
     return {
         "cpu": cpu_model(),
         "cores": os.cpu_count(),

@@ -14,7 +14,7 @@ import numpy as np
 
 from benchmarks.environment import peak_rss_mb
 from edge.loop import LiveConfig, run_live
-from edge.scorer import Scorer
+from edge.pipeline import Pipeline
 
 
 @dataclass
@@ -47,7 +47,7 @@ class LoopResult:
         }
 
 
-def model_only_fps(video: Path, scorer: Scorer, frames: int) -> float:
+def model_only_fps(video: Path, pipeline: Pipeline, frames: int) -> float:
     """Detection alone on decoded frames held in memory: the ceiling for the loop."""
     capture = cv2.VideoCapture(str(video))
     images: list[np.ndarray] = []
@@ -59,11 +59,13 @@ def model_only_fps(video: Path, scorer: Scorer, frames: int) -> float:
     capture.release()
     started = time.perf_counter()
     for image in images:
-        scorer.detector.detect(image, scorer.config.conf)
+        pipeline.detector.detect(image, pipeline.config.conf)
     return len(images) / (time.perf_counter() - started)
 
 
-def bench_loop(video: Path, scorer: Scorer, realtime: bool, max_frames: int | None) -> LoopResult:
+def bench_loop(
+    video: Path, pipeline: Pipeline, realtime: bool, max_frames: int | None
+) -> LoopResult:
     """In real time the loop records to a scratch file, so frames are drawn and "displayed"
     as in a window, beside inference; otherwise every frame is scored, nothing drawn."""
     with tempfile.TemporaryDirectory() as scratch, open(os.devnull, "w") as sink:
@@ -75,11 +77,11 @@ def bench_loop(video: Path, scorer: Scorer, realtime: bool, max_frames: int | No
             max_frames=max_frames,
             record=record,
         )
-        summary = run_live(config, scorer, sink, notice=lambda _: None)
+        summary = run_live(config, pipeline, sink, notice=lambda _: None)
     capture = cv2.VideoCapture(str(video))
     source_fps = capture.get(cv2.CAP_PROP_FPS)
     capture.release()
-    ceiling = model_only_fps(video, scorer, min(summary.frames, 300))
+    ceiling = model_only_fps(video, pipeline, min(summary.frames, 300))
     displayed_fps = summary.displayed / summary.elapsed_s if summary.elapsed_s else 0.0
     return LoopResult(
         str(video),

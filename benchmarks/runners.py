@@ -16,7 +16,7 @@ from benchmarks.environment import peak_rss_mb
 from edge.batch import read_image
 from edge.errors import OfficeScoreError
 from edge.overlay import annotate
-from edge.scorer import Scorer, ScorerConfig
+from edge.pipeline import Pipeline, PipelineConfig
 from edge.session import SessionConfig
 
 STAGES = ("decode", "preprocess", "inference", "postprocess", "score", "overlay")
@@ -100,8 +100,8 @@ def _repeat(spec: BenchSpec, step: Callable[[], dict[str, float]]) -> dict[str, 
 
 def bench_onnx(model_path: Path | None, spec: BenchSpec, photo: Path | None) -> BenchResult:
     """The runtime pipeline: JPEG decode, preprocess, ORT, post-process, score, overlay."""
-    scorer = Scorer(
-        ScorerConfig(
+    pipeline = Pipeline(
+        PipelineConfig(
             session=SessionConfig(model_path=model_path, device=spec.device, threads=spec.threads)
         )
     )
@@ -112,22 +112,22 @@ def bench_onnx(model_path: Path | None, spec: BenchSpec, photo: Path | None) -> 
         started = time.perf_counter()
         image = decode(encoded)
         decoded = time.perf_counter()
-        detections, score, timings = scorer.analyze(image)
+        detections, score, timings = pipeline.analyze(image)
         drawn_from = time.perf_counter()
-        annotate(image, detections, score, scorer.provider)
+        annotate(image, detections, score, pipeline.provider)
         found[0] = len(detections)
         timings["overlay"] = (time.perf_counter() - drawn_from) * 1e3
         timings["overhead"] = sum(timings[stage] for stage in OVERHEAD_STAGES)
         return {"decode": (decoded - started) * 1e3, **timings}
 
     stages = _repeat(spec, step)
-    path = scorer.detector.card.model_path
+    path = pipeline.detector.card.model_path
     return BenchResult(
         "onnxruntime",
-        scorer.detector.card.name,
+        pipeline.detector.card.name,
         spec.size,
         spec.threads,
-        scorer.provider,
+        pipeline.provider,
         onnx_precision(path),
         None,
         found[0],

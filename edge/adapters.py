@@ -39,13 +39,17 @@ class Adapter(Protocol):
 
 
 class YoloxAdapter:
-    """YOLOX-style anchor-free heads: letterboxed BGR 0–255 input, [1, A, 5 + classes] output."""
+    """YOLOX-style anchor-free heads: letterboxed BGR 0–255 input, [1, A, 5 + classes] output.
 
-    def __init__(self, card: ModelCard) -> None:
+    A card with `photo_size`/`live_size` describes a size-agnostic graph: it runs at any
+    multiple of 32. A card with `height`/`width` describes a graph fixed at that size.
+    """
+
+    def __init__(self, card: ModelCard, size: int | None = None) -> None:
         spec, decode = card.settings.get("input", {}), card.settings.get("decode", {})
         try:
-            self.input_name = str(spec["name"])
-            height, width = int(spec["height"]), int(spec["width"])
+            self.input_name = str(spec.get("name", "images"))
+            height, width = input_size(card, size)
             self.pad_value = int(spec.get("pad_value", 114))
             strides = [int(s) for s in decode["strides"]]
             self.nms_iou = float(decode.get("nms_iou", 0.45))
@@ -54,6 +58,7 @@ class YoloxAdapter:
                 f"model card {card.name}: bad [input]/[decode]: {error}"
             ) from None
         self.card = card
+        self.size = (height, width)
         self.offsets, self.strides = grid_points(height, width, strides)
         self.letterbox = Letterbox(height, width, self.pad_value)
         self.labels = np.asarray(card.labels)
@@ -128,10 +133,29 @@ class MaskRCNNAdapter:
         )
 
 
+def input_size(card: ModelCard, size: int | None) -> tuple[int, int]:
+    """The (height, width) a YOLOX card runs at: `size` (`--imgsz`, or the photo or live size
+    the caller chose) on a size-agnostic graph, else the card's fixed size."""
+    spec = card.settings.get("input", {})
+    if "height" in spec or "width" in spec:
+        fixed = (int(spec["height"]), int(spec["width"]))
+        if size is not None and (size, size) != fixed:
+            raise OfficeScoreError(
+                f"{card.name} is fixed at {fixed[1]}×{fixed[0]} px; --imgsz {size} needs a "
+                "size-agnostic model"
+            )
+        return fixed
+    if size is None:
+        size = int(spec["photo_size"])
+    if size < 32 or size % 32:
+        raise OfficeScoreError(f"--imgsz must be a multiple of 32 (at least 32), got {size}")
+    return size, size
+
+
 ADAPTERS: dict[str, type] = {"yolox": YoloxAdapter, "maskrcnn": MaskRCNNAdapter}
 
 
-def make_adapter(card: ModelCard) -> Adapter:
+def make_adapter(card: ModelCard, size: int | None = None) -> Adapter:
     try:
         factory = ADAPTERS[card.adapter]
     except KeyError:
@@ -139,5 +163,7 @@ def make_adapter(card: ModelCard) -> Adapter:
         raise OfficeScoreError(
             f"model card {card.name} asks for adapter {card.adapter!r}; known: {known}"
         ) from None
-    adapter: Adapter = factory(card)
+    if size is not None and factory is not YoloxAdapter:
+        raise OfficeScoreError(f"{card.name}: --imgsz is for YOLOX-style models only")
+    adapter: Adapter = factory(card, size) if factory is YoloxAdapter else factory(card)
     return adapter

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 
 from edge.capture import FrameSource
 from edge.errors import OfficeScoreError
-from edge.output import detections_to_list, score_to_dict
-from edge.overlay import annotate
-from edge.scorer import Scorer
-from edge.scoring import Score
+from edge.overlay import annotate, annotated_size
+from edge.pipeline import Pipeline
+from edge.results import Result
 from edge.types import Detections
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
@@ -23,39 +20,21 @@ VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"})
 MIN_SIDE = 16
 
 
-@dataclass
-class InputReport:
-    path: Path
-    kind: str
-    score: Score
-    detections: Detections
-    provider: str
-    timings_ms: dict[str, float]
-    frames: int = 1
-    notes: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "input": str(self.path),
-            "kind": self.kind,
-            "frames": self.frames,
-            **score_to_dict(self.score),
-            "detections": detections_to_list(self.detections),
-            "provider": self.provider,
-            "timings_ms": {stage: round(ms, 2) for stage, ms in self.timings_ms.items()},
-            "notes": self.notes,
-        }
-
-
 def expand_inputs(paths: list[Path]) -> Iterator[Path]:
-    """Files as given; folders become their image and video files, sorted (not recursive)."""
+    """Files as given; folders become their image and video files, sorted (not recursive).
+
+    A folder with no image or video in it is an error, never silently nothing.
+    """
     for path in paths:
         if path.is_dir():
-            yield from sorted(
+            found = sorted(
                 p
                 for p in path.iterdir()
                 if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES
             )
+            if not found:
+                raise OfficeScoreError(f"no images or videos in {path}")
+            yield from found
         else:
             yield path
 
@@ -93,28 +72,30 @@ def read_image(path: Path) -> tuple[np.ndarray, list[str]]:
     return to_bgr8(image, str(path))
 
 
-def score_image(path: Path, scorer: Scorer, out_path: Path | None) -> InputReport:
+def score_image(path: Path, pipeline: Pipeline, out_path: Path | None) -> Result:
     """Score one photo; with `out_path`, write it annotated there."""
     image, notes = read_image(path)
-    detections, score, timings = scorer.analyze(image)
+    detections, score, timings = pipeline.analyze(image)
     if out_path and not cv2.imwrite(
-        str(out_path), annotate(image, detections, score, scorer.provider)
+        str(out_path), annotate(image, detections, score, pipeline.model_name)
     ):
         raise OfficeScoreError(f"cannot write {out_path}")
-    return InputReport(path, "image", score, detections, scorer.provider, timings, notes=notes)
+    return pipeline.result(
+        str(path), "image", detections, score=score, timings_ms=timings, notes=tuple(notes)
+    )
 
 
-def score_video(
-    path: Path, scorer: Scorer, sample_fps: float, out_path: Path | None
-) -> InputReport:
+def score_video(path: Path, pipeline: Pipeline, sample_fps: float, out_path: Path | None) -> Result:
     """Score sampled frames with the rolling score; the report holds the final, smoothed score."""
     source = FrameSource(str(path), realtime=False)
     step = max(1, round(source.fps / sample_fps))
     writer = None
     if out_path:
         fourcc = cv2.VideoWriter.fourcc(*"mp4v")
-        writer = cv2.VideoWriter(str(out_path), fourcc, source.fps / step, source.frame_size)
-    rolling = scorer.rolling()
+        writer = cv2.VideoWriter(
+            str(out_path), fourcc, source.fps / step, annotated_size(source.frame_size)
+        )
+    rolling = pipeline.rolling()
     timings_per_frame: list[dict[str, float]] = []
     detections, score = Detections.empty(), None
     try:
@@ -122,7 +103,7 @@ def score_video(
             for frame in source.frames():
                 if frame.index % step:
                     continue
-                detections, score, timings = scorer.analyze(frame.image, rolling, frame.timestamp)
+                detections, score, timings = pipeline.analyze(frame.image, rolling, frame.timestamp)
                 timings_per_frame.append(timings)
                 if writer:
                     writer.write(
@@ -134,18 +115,18 @@ def score_video(
     if score is None:
         raise OfficeScoreError(f"{path}: no frames could be read")
     p50 = {k: float(np.median([t[k] for t in timings_per_frame])) for k in timings_per_frame[0]}
-    return InputReport(
-        path, "video", score, detections, scorer.provider, p50, frames=len(timings_per_frame)
+    return pipeline.result(
+        str(path), "video", detections, score=score, timings_ms=p50, frames=len(timings_per_frame)
     )
 
 
-def score_path(path: Path, scorer: Scorer, out_dir: Path | None, sample_fps: float) -> InputReport:
+def score_path(path: Path, pipeline: Pipeline, out_dir: Path | None, sample_fps: float) -> Result:
     if not path.exists():
         raise OfficeScoreError(f"input not found: {path}")
     if path.suffix.lower() in VIDEO_SUFFIXES:
         out_path = out_dir / f"{path.stem}.scored.mp4" if out_dir else None
-        return score_video(path, scorer, sample_fps, out_path)
-    return score_image(path, scorer, out_dir / f"{path.stem}.scored.jpg" if out_dir else None)
+        return score_video(path, pipeline, sample_fps, out_path)
+    return score_image(path, pipeline, out_dir / f"{path.stem}.scored.jpg" if out_dir else None)
 
 
 def prepare_out_dir(out_dir: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +37,7 @@ class CaptureStats:
     read: int = 0
     dropped: int = 0
     reconnects: int = 0
+    replays: int = 0  # a looped file starting again: not a fault
     gap_seconds: float = 0.0
     lost: str | None = None
     gaps: list[tuple[float, float]] = field(default_factory=list)
@@ -55,18 +57,29 @@ def resolve_source(spec: str) -> int | str:
     return str(path)
 
 
+@contextmanager
+def quiet_opencv() -> Iterator[None]:
+    """OpenCV's backends log a dozen lines for a camera that is not there; our one-line error
+    says it better."""
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        cv2.utils.logging.setLogLevel(level)
+
+
 def open_capture(source: int | str) -> cv2.VideoCapture:
-    if isinstance(source, int):
-        capture = cv2.VideoCapture(source)
-    else:
+    with quiet_opencv():
+        if isinstance(source, int):
+            return cv2.VideoCapture(source)
         timeouts = [
             cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
             OPEN_TIMEOUT_MS,
             cv2.CAP_PROP_READ_TIMEOUT_MSEC,
             OPEN_TIMEOUT_MS,
         ]
-        capture = cv2.VideoCapture(source, cv2.CAP_ANY, timeouts)
-    return capture
+        return cv2.VideoCapture(source, cv2.CAP_ANY, timeouts)
 
 
 class FrameSource:
@@ -76,6 +89,7 @@ class FrameSource:
     did not take in time are dropped. Otherwise every frame is handed over (no drops).
     reconnect: when reading fails, reopen with exponential backoff up to `max_retries`
     times (cameras and streams); a file simply ends.
+    loop: a file that ends starts again at once, counted as a replay, not a reconnect.
     """
 
     def __init__(
@@ -85,6 +99,7 @@ class FrameSource:
         reconnect: bool | None = None,
         max_retries: int = 6,
         backoff_s: float = 0.5,
+        loop: bool = False,
     ) -> None:
         self.source = resolve_source(spec)
         self.name = spec
@@ -93,6 +108,7 @@ class FrameSource:
         self.reconnect = (not self.is_file) if reconnect is None else reconnect
         self.max_retries = max_retries
         self.backoff_s = backoff_s
+        self.loop = loop and self.is_file
         self.stats = CaptureStats()
         self._capture = self._open_checked()
         fps = self._capture.get(cv2.CAP_PROP_FPS)
@@ -147,6 +163,8 @@ class FrameSource:
             while not self._stop.is_set():
                 ok, image = self._capture.read()
                 if not ok or image is None:
+                    if self.loop and self._replay():
+                        continue
                     if not self.reconnect or not self._reopen():
                         return
                     continue
@@ -174,6 +192,14 @@ class FrameSource:
             self._slot = frame
             self.stats.read += 1
             self._changed.notify_all()
+
+    def _replay(self) -> bool:
+        self._capture.release()
+        self._capture = open_capture(self.source)
+        if not self._capture.isOpened():
+            return False
+        self.stats.replays += 1
+        return True
 
     def _reopen(self) -> bool:
         lost_at = time.monotonic()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 import threading
 import time
 from collections import deque
@@ -13,18 +11,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 
-import cv2
 import numpy as np
 
 from edge.capture import Frame, FrameSource
+from edge.display import Recorder, Window, has_display
 from edge.errors import OfficeScoreError
-from edge.output import frame_result_to_dict
-from edge.overlay import MaskLayer, annotate, mask_layer
-from edge.scorer import Scorer
-from edge.scoring import Score
-from edge.types import FrameResult
+from edge.overlay import MaskLayer, annotate, annotated_size, mask_layer
+from edge.pipeline import Pipeline
+from edge.results import Result, Score
+from edge.types import Detections
 
-WINDOW_TITLE = "officescore"
 TIMING_WINDOW = 2000
 
 
@@ -45,6 +41,7 @@ class LiveSummary:
     elapsed_s: float = 0.0
     dropped: int = 0
     reconnects: int = 0
+    replays: int = 0
     gap_seconds: float = 0.0
     interrupted: bool = False
     lost: str | None = None
@@ -58,24 +55,15 @@ class LiveSummary:
         return self.frames / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
 
-def has_display() -> bool:
-    if sys.platform.startswith("linux"):
-        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    return True
-
-
 def open_live_source(
     spec: str, realtime: bool, notice: Callable[[str], None], loop: bool = False
 ) -> FrameSource:
     """`auto` tries camera 0 and falls back to the bundled demo clip, saying so.
 
-    `loop` reopens a file when it ends, through the same backoff as a lost camera.
+    `loop` starts a file again when it ends (a replay, not a reconnect).
     """
-    reconnect = True if loop else None
     if spec != "auto":
-        return FrameSource(
-            spec, realtime=realtime, reconnect=reconnect, backoff_s=0.05 if loop else 0.5
-        )
+        return FrameSource(spec, realtime=realtime, loop=loop)
     try:
         return FrameSource("0", realtime=realtime)
     except OfficeScoreError:
@@ -83,43 +71,7 @@ def open_live_source(
             "no camera found at index 0: playing the bundled demo clip "
             "(--source demo plays it directly, --source 0 insists on the camera)"
         )
-        return FrameSource("demo", realtime=realtime, reconnect=reconnect, backoff_s=0.05)
-
-
-class Recorder:
-    """Annotated frames to a video file; always finalized by `close`."""
-
-    def __init__(self, path: Path, fps: float, size: tuple[int, int]) -> None:
-        self.path = path
-        self._writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, size)
-        if not self._writer.isOpened():
-            raise OfficeScoreError(f"cannot write recording {path}")
-        self.size = size
-
-    def write(self, image: np.ndarray) -> None:
-        if (image.shape[1], image.shape[0]) != self.size:
-            image = cv2.resize(image, self.size)
-        self._writer.write(image)
-
-    def close(self) -> None:
-        self._writer.release()
-
-
-class Window:
-    def __init__(self, size: tuple[int, int]) -> None:
-        cv2.namedWindow(WINDOW_TITLE, cv2.WINDOW_NORMAL)
-        if min(size) > 0:
-            cv2.resizeWindow(WINDOW_TITLE, *size)
-
-    def show(self, image: np.ndarray) -> bool:
-        """Show a frame; False once the user pressed q/Esc or closed the window."""
-        cv2.imshow(WINDOW_TITLE, image)
-        key = cv2.waitKey(1) & 0xFF
-        closed = cv2.getWindowProperty(WINDOW_TITLE, cv2.WND_PROP_VISIBLE) < 1
-        return key not in (ord("q"), 27) and not closed
-
-    def close(self) -> None:
-        cv2.destroyWindow(WINDOW_TITLE)
+        return FrameSource("demo", realtime=realtime, loop=loop)
 
 
 class InferenceWorker:
@@ -128,13 +80,13 @@ class InferenceWorker:
     While it is busy, offered frames are refused: the caller shows them without waiting.
     """
 
-    def __init__(self, analyze: Callable[[Frame], FrameResult]) -> None:
+    def __init__(self, analyze: Callable[[Frame], Result]) -> None:
         self._analyze = analyze
         self._changed = threading.Condition()
         self._pending: Frame | None = None
         self._busy = False
         self._stopping = False
-        self._results: list[FrameResult] = []
+        self._results: list[Result] = []
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="officescore-infer", daemon=True)
         self._thread.start()
@@ -147,14 +99,14 @@ class InferenceWorker:
             self._changed.notify_all()
             return True
 
-    def take(self) -> list[FrameResult]:
+    def take(self) -> list[Result]:
         with self._changed:
             if self._error is not None:
                 raise self._error
             results, self._results = self._results, []
             return results
 
-    def finish(self) -> list[FrameResult]:
+    def finish(self) -> list[Result]:
         """Let the frame in flight complete, stop, and return what is left."""
         with self._changed:
             self._changed.wait_for(lambda: not self._busy and self._pending is None)
@@ -192,30 +144,32 @@ class _Outputs:
         self.out = out
         self.provider = provider
         self.recorder = (
-            Recorder(config.record, source.fps, source.frame_size) if config.record else None
+            Recorder(config.record, source.fps, annotated_size(source.frame_size))
+            if config.record
+            else None
         )
-        self.window = None if headless else Window(source.frame_size)
+        self.window = None if headless else Window(annotated_size(source.frame_size))
         self.source = source
         self.timings: deque[dict[str, float]] = deque(maxlen=TIMING_WINDOW)
         self.ages: deque[float] = deque(maxlen=TIMING_WINDOW)
         self.started = time.perf_counter()
-        self._layer_of: FrameResult | None = None  # the result `_layer` was drawn from
+        self._layer_of: Result | None = None  # the result `_layer` was drawn from
         self._layer: MaskLayer | None = None
 
     @property
     def draws(self) -> bool:
         return self.window is not None or self.recorder is not None
 
-    def record_result(self, result: FrameResult, captured_at: float, summary: LiveSummary) -> None:
+    def record_result(self, result: Result, captured_at: float, summary: LiveSummary) -> None:
         summary.frames += 1
         summary.last_score = result.score
         self.timings.append(dict(result.timings_ms))
         if self.window is None:
-            self.out.write(json.dumps(frame_result_to_dict(result)) + "\n")
+            self.out.write(json.dumps(result.to_record()) + "\n")
             self.out.flush()
         self.ages.append((time.perf_counter() - captured_at) * 1e3)
 
-    def display(self, image: np.ndarray, result: FrameResult | None, summary: LiveSummary) -> bool:
+    def display(self, image: np.ndarray, result: Result | None, summary: LiveSummary) -> bool:
         """Draw `result` on `image`, record and show it; False once the user closed the window."""
         summary.displayed += 1
         if not self.draws:
@@ -227,11 +181,10 @@ class _Outputs:
         )
         if result is not None and result is not self._layer_of:
             self._layer_of, self._layer = result, mask_layer(result.detections)
-        annotated = (
-            image
-            if result is None
-            else annotate(image, result.detections, result.score, status, self._layer)
-        )
+        if result is None:
+            annotated = annotate(image, Detections.empty(), None, status)
+        else:
+            annotated = annotate(image, result.detections, result.score, status, self._layer)
         if self.recorder:
             self.recorder.write(annotated)
         return self.window.show(annotated) if self.window else True
@@ -245,7 +198,7 @@ class _Outputs:
 
 
 def run_live(
-    config: LiveConfig, scorer: Scorer, out: TextIO, notice: Callable[[str], None]
+    config: LiveConfig, pipeline: Pipeline, out: TextIO, notice: Callable[[str], None]
 ) -> LiveSummary:
     """Score a live source. In real time with a window or recording, inference runs beside
     the display, so the picture keeps the source's frame rate even with a slow model."""
@@ -254,14 +207,21 @@ def run_live(
         notice("no display found: printing JSON lines instead of opening a window (--headless)")
         headless = True
     source = open_live_source(config.source, config.realtime, notice, config.loop)
+    notice(f"scoring {source.name} with {pipeline.model_name} on {pipeline.provider}")
     summary = LiveSummary(source=source.name)
-    outputs = _Outputs(config, source, out, headless, scorer.provider)
-    rolling = scorer.rolling()
+    outputs = _Outputs(config, source, out, headless, pipeline.provider)
+    rolling = pipeline.rolling()
 
-    def analyze(frame: Frame) -> FrameResult:
-        detections, score, timings = scorer.analyze(frame.image, rolling, frame.timestamp)
-        return FrameResult(
-            frame.index, frame.timestamp, detections, score, scorer.provider, timings
+    def analyze(frame: Frame) -> Result:
+        detections, score, timings = pipeline.analyze(frame.image, rolling, frame.timestamp)
+        return pipeline.result(
+            source.name,
+            "frame",
+            detections,
+            score=score,
+            frame_index=frame.index,
+            timestamp=frame.timestamp,
+            timings_ms=timings,
         )
 
     try:
@@ -276,6 +236,7 @@ def run_live(
         summary.elapsed_s = time.perf_counter() - outputs.started
         outputs.close()
     summary.dropped, summary.reconnects = source.stats.dropped, source.stats.reconnects
+    summary.replays = source.stats.replays
     summary.gap_seconds = source.stats.gap_seconds
     summary.lost = source.stats.lost
     recent = outputs.timings
@@ -292,7 +253,7 @@ def run_live(
 
 def _run_serially(
     source: FrameSource,
-    analyze: Callable[[Frame], FrameResult],
+    analyze: Callable[[Frame], Result],
     outputs: _Outputs,
     config: LiveConfig,
     summary: LiveSummary,
@@ -315,13 +276,13 @@ def _run_serially(
 
 def _run_beside_display(
     source: FrameSource,
-    analyze: Callable[[Frame], FrameResult],
+    analyze: Callable[[Frame], Result],
     outputs: _Outputs,
     config: LiveConfig,
     summary: LiveSummary,
 ) -> None:
     worker = InferenceWorker(analyze)
-    latest: FrameResult | None = None
+    latest: Result | None = None
     captured: dict[int, float] = {}
     try:
         for frame in source.frames():
@@ -329,11 +290,11 @@ def _run_beside_display(
                 captured[frame.index] = frame.captured_at
             for result in worker.take():
                 latest = result
-                outputs.record_result(result, captured.pop(result.frame_index), summary)
+                outputs.record_result(result, captured.pop(result.frame_index or 0), summary)
             if not outputs.display(frame.image, latest, summary):
                 return
             if config.max_frames and summary.frames >= config.max_frames:
                 return
     finally:
         for result in worker.finish():
-            outputs.record_result(result, captured.pop(result.frame_index), summary)
+            outputs.record_result(result, captured.pop(result.frame_index or 0), summary)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +39,9 @@ class ModelCard:
 
 
 def bundled_dir() -> Path:
-    return Path(str(resources.files("models")))
+    """The `models/` folder installed beside this package: found from this file, not through
+    sys.path, so a `models/` folder in the working directory cannot hide it."""
+    return Path(__file__).resolve().parent.parent / "models"
 
 
 def bundled_model_path() -> Path:

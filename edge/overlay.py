@@ -8,8 +8,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from edge.check import CheckReport
-from edge.scoring import Score
+from edge.results import CheckReport, Score
 from edge.types import Detections
 from edge.vocabulary import CANONICAL_NAMES
 
@@ -93,51 +92,91 @@ def draw_detections(
         cv2.putText(image, text, (x0 + 2, top + height + 2), _FONT, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
 
 
-def draw_score_panel(image: np.ndarray, score: Score, status_line: str) -> None:
-    """A translucent panel at the top-left: the score, one row per criterion, a status line."""
-    panel_w = min(330, image.shape[1])
-    panel_h = min(52 + 18 * len(score.criteria) + 20, image.shape[0])
-    region = image[:panel_h, :panel_w]
-    cv2.convertScaleAbs(region, dst=region, alpha=0.35)
-    rows = tuple(
-        (r.title, r.status, "n/a" if r.status == "not_checked" else f"{r.points:+d}")
-        for r in score.criteria
-    )
-    cv2.max(region, _score_rows(score.value, rows, (panel_h, panel_w)), dst=region)
-    cv2.putText(image, status_line, (10, panel_h - 8), _FONT, 0.42, (200, 200, 200), 1, cv2.LINE_AA)
+PANEL_BASE_HEIGHT = 480  # the layout below is drawn for this height and scaled to the frame's
+PANEL_BASE_WIDTH = 270
+_PANEL_GREY = 32
+
+
+def panel_scale(height: int) -> float:
+    return max(height / PANEL_BASE_HEIGHT, 0.5)
+
+
+def panel_width(height: int) -> int:
+    """The side bar's width beside a picture `height` pixels high."""
+    return round(PANEL_BASE_WIDTH * panel_scale(height))
+
+
+def with_side_bar(picture: np.ndarray, bar: np.ndarray) -> np.ndarray:
+    """The picture with the panel beside it, never over it."""
+    return cv2.hconcat([picture, bar])
+
+
+def score_side_bar(height: int, score: Score | None, status_line: str) -> np.ndarray:
+    """The score, one row per criterion and a status line, drawn for a picture this high."""
+    if score is None:
+        bar = _score_bar(height, None, "", ()).copy()
+    else:
+        rows = tuple(
+            (c.title, c.status, "n/a" if c.status == "not_checked" else f"{c.points:+d}")
+            for c in score.criteria
+        )
+        bar = _score_bar(height, score.value, score.coverage, rows).copy()
+    scale = panel_scale(height)
+    _text(bar, status_line, (10, height - 10), 0.42, (200, 200, 200), scale)
+    return bar
 
 
 @functools.lru_cache(maxsize=32)
-def _score_rows(
-    value: int, rows: tuple[tuple[str, str, str], ...], panel_hw: tuple[int, int]
+def _score_bar(
+    height: int, value: int | None, coverage: str, rows: tuple[tuple[str, str, str], ...]
 ) -> np.ndarray:
-    """The panel's text on black, drawn once per distinct score (a live score rarely changes)."""
-    text = np.zeros((*panel_hw, 3), np.uint8)
-    cv2.putText(
-        text, f"Office score {value}", (10, 34), _FONT, 0.9, (255, 255, 255), 2, cv2.LINE_AA
-    )
+    """The score panel without its status line, drawn once per distinct score and height."""
+    scale = panel_scale(height)
+    bar = np.full((height, panel_width(height), 3), _PANEL_GREY, np.uint8)
+    headline = "Office score ..." if value is None else f"Office score {value}"
+    _text(bar, headline, (10, 34), 0.8, (255, 255, 255), scale, 2)
+    _text(bar, coverage, (10, 56), 0.42, (190, 190, 190), scale)
     for row, (title, status, points) in enumerate(rows):
-        y = 56 + 18 * row
-        cv2.circle(text, (16, y - 4), 5, _STATUS_COLOURS[status], -1)
-        cv2.putText(
-            text, f"{title}  {points}", (28, y), _FONT, 0.45, (235, 235, 235), 1, cv2.LINE_AA
-        )
-    text.flags.writeable = False
-    return text
+        y = 80 + 18 * row
+        centre = (round(16 * scale), round((y - 4) * scale))
+        cv2.circle(bar, centre, round(5 * scale), _STATUS_COLOURS[status], -1)
+        _text(bar, f"{title}  {points}", (28, y), 0.45, (235, 235, 235), scale)
+    bar.flags.writeable = False
+    return bar
+
+
+def _text(
+    image: np.ndarray,
+    text: str,
+    origin: tuple[int, int],
+    size: float,
+    colour: tuple[int, int, int],
+    scale: float,
+    thickness: int = 1,
+) -> None:
+    """Text laid out for the base height, scaled to the picture's."""
+    x, y = round(origin[0] * scale), round(origin[1] * scale)
+    weight = max(1, round(thickness * scale))
+    cv2.putText(image, text, (x, y), _FONT, size * scale, colour, weight, cv2.LINE_AA)
 
 
 def annotate(
     image: np.ndarray,
     detections: Detections,
-    score: Score,
+    score: Score | None,
     status_line: str,
     layer: MaskLayer | None = None,
 ) -> np.ndarray:
-    """A copy of `image` with detections and the score panel drawn on it."""
+    """The picture with its detections drawn, and the score panel beside it."""
     canvas = image.copy()
     draw_detections(canvas, detections, layer)
-    draw_score_panel(canvas, score, status_line)
-    return canvas
+    return with_side_bar(canvas, score_side_bar(image.shape[0], score, status_line))
+
+
+def annotated_size(frame_size: tuple[int, int]) -> tuple[int, int]:
+    """(width, height) of `annotate`'s output for a frame of `frame_size` (width, height)."""
+    width, height = frame_size
+    return width + panel_width(height), height
 
 
 _LIGHTS = {
@@ -149,28 +188,29 @@ _LIGHTS = {
 
 
 def draw_check_panel(image: np.ndarray, report: CheckReport) -> np.ndarray:
-    """A copy with a traffic light per criterion and the worst problem in words."""
-    canvas = image.copy()
-    rows = len(report.verdicts)
-    panel_w, panel_h = min(360, canvas.shape[1]), min(40 + 20 * rows + 24, canvas.shape[0])
-    region = canvas[:panel_h, :panel_w]
-    cv2.convertScaleAbs(region, dst=region, alpha=0.35)
+    """The picture with a traffic light per criterion and the worst problem beside it."""
+    height = image.shape[0]
+    scale = panel_scale(height)
+    bar = np.full((height, panel_width(height), 3), _PANEL_GREY, np.uint8)
     worst = report.worst
     headline = "Background looks good" if worst is None else f"{worst.title}: {worst.status}"
-    cv2.putText(canvas, headline, (10, 26), _FONT, 0.6, (255, 255, 255), 2, cv2.LINE_AA)
+    _text(bar, headline[:30], (10, 26), 0.5, (255, 255, 255), scale, 2)
     for row, verdict in enumerate(report.verdicts):
         y = 52 + 20 * row
-        cv2.circle(canvas, (18, y - 5), 7, _LIGHTS[verdict.status], -1)
-        cv2.putText(canvas, verdict.title, (32, y), _FONT, 0.45, (235, 235, 235), 1, cv2.LINE_AA)
+        centre = (round(18 * scale), round((y - 5) * scale))
+        cv2.circle(bar, centre, round(7 * scale), _LIGHTS[verdict.status], -1)
+        _text(bar, verdict.title, (32, y), 0.45, (235, 235, 235), scale)
     if worst is not None:
-        cv2.putText(
-            canvas,
-            worst.reason[:52],
-            (10, panel_h - 8),
-            _FONT,
-            0.42,
-            (200, 200, 255),
-            1,
-            cv2.LINE_AA,
-        )
-    return canvas
+        for line, words in enumerate(_wrap(worst.reason, 36)[:4]):
+            _text(bar, words, (10, 210 + 18 * line), 0.42, (200, 200, 255), scale)
+    return with_side_bar(image, bar)
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines

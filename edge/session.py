@@ -22,8 +22,8 @@ from edge.modelcard import (
 )
 from edge.types import Detections
 
-Device = Literal["auto", "cpu", "cuda", "tensorrt"]
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "tensorrt")
+Purpose = Literal["photo", "live"]
 
 _REQUESTED: dict[str, list[str]] = {
     "cpu": ["CPUExecutionProvider"],
@@ -52,6 +52,8 @@ class SessionConfig:
     device: str = "auto"
     strict: bool = False
     threads: int = 0
+    imgsz: int | None = None  # None: the card's size for `purpose`
+    purpose: Purpose = "photo"
 
 
 def open_session(config: SessionConfig, model_path: Path) -> tuple[ort.InferenceSession, str]:
@@ -93,9 +95,31 @@ class Detector:
         if card is None:
             card = card_from_metadata(model_path, self.session.get_modelmeta().custom_metadata_map)
         self.card: ModelCard = card
-        self.adapter: Adapter = make_adapter(self.card)
+        self.adapter: Adapter = make_adapter(self.card, self._size(config))
         self._output_names = [output.name for output in self.session.get_outputs()]
+        graph_inputs = self.session.get_inputs()
+        # a card may leave out the input's name; a one-input graph only has one to give
+        named = "name" in self.card.settings.get("input", {})
+        self._single_input = None if named or len(graph_inputs) != 1 else graph_inputs[0].name
         self.warm_up()
+
+    def _size(self, config: SessionConfig) -> int | None:
+        if config.imgsz is not None:
+            return config.imgsz
+        chosen = self.card.settings.get("input", {}).get(f"{config.purpose}_size")
+        if chosen is None:
+            return None
+        if not isinstance(chosen, int):
+            raise OfficeScoreError(
+                f"model card {self.card.name}: bad [input] {config.purpose}_size {chosen!r}"
+            )
+        return chosen
+
+    @property
+    def model_name(self) -> str:
+        """The card's name, with the input size where the model runs at a chosen size."""
+        size = getattr(self.adapter, "size", None)
+        return f"{self.card.name}@{size[1]}" if size else self.card.name
 
     def warm_up(self) -> None:
         self.detect(np.zeros((480, 640, 3), np.uint8), conf=1.0)
@@ -104,8 +128,11 @@ class Detector:
         start = time.perf_counter()
         prepared = self.adapter.prepare(frame)
         prepared_at = time.perf_counter()
+        inputs = prepared.inputs
+        if self._single_input and len(inputs) == 1:
+            inputs = {self._single_input: next(iter(inputs.values()))}
         try:
-            outputs = self.session.run(self._output_names, prepared.inputs)
+            outputs = self.session.run(self._output_names, inputs)
         except Exception as error:  # ORT's own exception types: a model that does not fit
             line = first_line(error)
             raise OfficeScoreError(f"inference failed on {self.card.name}: {line}") from None

@@ -1,17 +1,12 @@
-"""The data every stage passes on: `Detections` for one frame, `FrameResult` for its outcome."""
+"""The data every stage passes on: `Detections` (and their masks) for one frame."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import numpy as np
 
 from edge.vocabulary import CANONICAL_NAMES
-
-if TYPE_CHECKING:
-    from edge.scoring import Score
 
 
 @dataclass(frozen=True)
@@ -111,15 +106,3 @@ class Detections:
     def canonical_counts(self) -> np.ndarray:
         """How many objects of each canonical name, as a vector over the vocabulary."""
         return np.bincount(self.class_id, minlength=len(CANONICAL_NAMES))
-
-
-@dataclass(frozen=True)
-class FrameResult:
-    """Everything known about one processed frame."""
-
-    frame_index: int
-    timestamp: float
-    detections: Detections
-    score: Score
-    provider: str
-    timings_ms: Mapping[str, float] = field(default_factory=dict)

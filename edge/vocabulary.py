@@ -34,3 +34,8 @@ CANONICAL_NAMES: tuple[str, ...] = (
 
 CANONICAL_ID: dict[str, int] = {name: index for index, name in enumerate(CANONICAL_NAMES)}
 OTHER_ID = CANONICAL_ID["other"]
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """`1 loose item`, `2 loose items`, `1 other person`, `3 other people`."""
+    return f"{count} {word if count == 1 else many or word + 's'}"

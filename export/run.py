@@ -6,6 +6,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +28,7 @@ class ExportRequest:
     parity_images: Path | None = None
     force: bool = False
     options: ExportOptions = field(default_factory=ExportOptions)
+    architecture_options: dict[str, Any] = field(default_factory=dict)  # min_size, …
 
 
 @dataclass
@@ -70,7 +72,9 @@ def load_source(request: ExportRequest) -> SourceModel:
     if request.from_torchscript is not None:
         return load_torchscript(request.from_torchscript)
     assert request.torchvision is not None
-    return load_torchvision_model(request.torchvision, request.weights, None)
+    return load_torchvision_model(
+        request.torchvision, request.weights, None, **request.architecture_options
+    )
 
 
 def parity_inputs(request: ExportRequest) -> dict[str, np.ndarray]:

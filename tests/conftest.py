@@ -1,4 +1,4 @@
-"""Shared fixtures: the real photos beside the repository, a real scorer, real video files."""
+"""Shared fixtures: the real photos in tests/data, a real pipeline, real video files."""
 
 from __future__ import annotations
 
@@ -10,30 +10,37 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from edge.cli import app
-from edge.scorer import Scorer, ScorerConfig
-from export.cli import register
+from edge.pipeline import Pipeline, PipelineConfig
+from edge.session import SessionConfig
+from officescore.cli import app
 
 REPO = Path(__file__).resolve().parents[1]
-PHOTOS = REPO.parent / "shared" / "photos"
+DATA = REPO / "tests" / "data"
+PHOTOS = DATA / "photos"  # the two CC BY photos, with COCO ground truth
+HOMES = DATA / "homes"  # ten home offices and bedrooms, CC BY / CC BY-SA, with ratings
+SHARED_PHOTOS = REPO.parent / "shared" / "photos"  # NC/ND photos: only used when present
 MASKRCNN_SIZE = "240x320"
 SMALL_MASKRCNN = {"min_size": 240, "max_size": 320, "rpn_post_nms_top_n_test": 100}
 
-register(app)  # export, evaluate and bench, as `officescore` itself does
 runner = CliRunner()
 
 
 @pytest.fixture(scope="session")
 def photos() -> Path:
-    if not (PHOTOS / "annotations.json").is_file():
-        pytest.fail(f"real test photos missing: expected {PHOTOS} (../shared/photos)")
     return PHOTOS
 
 
 @pytest.fixture(scope="session")
-def ground_truth(photos: Path) -> dict[str, list[tuple[str, list[float]]]]:
-    """file name → [(COCO category name, xyxy box)]."""
-    data = json.loads((photos / "annotations.json").read_text())
+def shared_photos() -> Path:
+    """The project's shared photos beside the repository, NC/ND ones among them (not copied in)."""
+    if not (SHARED_PHOTOS / "annotations.json").is_file():
+        pytest.skip(f"{SHARED_PHOTOS} is not beside this clone (NC/ND photos are not bundled)")
+    return SHARED_PHOTOS
+
+
+def load_ground_truth(folder: Path) -> dict[str, list[tuple[str, list[float]]]]:
+    """file name → [(COCO category name, xyxy box)] from `folder`/annotations.json."""
+    data = json.loads((folder / "annotations.json").read_text())
     names = {c["id"]: c["name"] for c in data["categories"]}
     files = {image["id"]: image["file_name"] for image in data["images"]}
     truth: dict[str, list[tuple[str, list[float]]]] = {name: [] for name in files.values()}
@@ -44,8 +51,15 @@ def ground_truth(photos: Path) -> dict[str, list[tuple[str, list[float]]]]:
 
 
 @pytest.fixture(scope="session")
-def scorer() -> Scorer:
-    return Scorer(ScorerConfig())
+def pipeline() -> Pipeline:
+    """The bundled detector as photos use it (the card's photo size)."""
+    return Pipeline(PipelineConfig())
+
+
+@pytest.fixture(scope="session")
+def live_pipeline() -> Pipeline:
+    """The bundled detector as the live loop uses it (the card's live size)."""
+    return Pipeline(PipelineConfig(session=SessionConfig(purpose="live")))
 
 
 def write_video(path: Path, frames: list[np.ndarray], fps: float = 15.0) -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import cv2
 
-from edge.cli import app
+from officescore.cli import app
 from tests.conftest import runner
 
 

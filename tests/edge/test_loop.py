@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 
 from edge.loop import LiveConfig, run_live
-from edge.scorer import Scorer
+from edge.pipeline import Pipeline
 
 
 class InterruptingStream(io.StringIO):
@@ -28,12 +28,12 @@ class InterruptingStream(io.StringIO):
 
 
 def test_ctrl_c_leaves_a_playable_recording_and_complete_lines(
-    scorer: Scorer, office_video: Path, tmp_path: Path
+    live_pipeline: Pipeline, office_video: Path, tmp_path: Path
 ) -> None:
     recording = tmp_path / "interrupted.mp4"
     out = InterruptingStream(after=8)
     config = LiveConfig(source=str(office_video), realtime=False, headless=True, record=recording)
-    summary = run_live(config, scorer, out, notice=lambda _: None)
+    summary = run_live(config, live_pipeline, out, notice=lambda _: None)
     assert summary.interrupted and summary.frames == 8
     lines = out.getvalue().splitlines()
     assert len(lines) == 7 and all(json.loads(line)["frame"] == i for i, line in enumerate(lines))
@@ -43,11 +43,11 @@ def test_ctrl_c_leaves_a_playable_recording_and_complete_lines(
 
 
 def test_summary_reports_stage_timings_and_leaves_no_thread(
-    scorer: Scorer, office_video: Path
+    live_pipeline: Pipeline, office_video: Path
 ) -> None:
     before = set(threading.enumerate())
     config = LiveConfig(source=str(office_video), realtime=False, headless=True)
-    summary = run_live(config, scorer, io.StringIO(), notice=lambda _: None)
+    summary = run_live(config, live_pipeline, io.StringIO(), notice=lambda _: None)
     assert summary.frames == 40 and summary.dropped == 0 and summary.fps > 0
     assert set(summary.stage_p50_ms) == {
         "capture",
@@ -61,11 +61,11 @@ def test_summary_reports_stage_timings_and_leaves_no_thread(
 
 
 def test_realtime_playback_drops_frames_rather_than_lagging(
-    scorer: Scorer, office_video: Path
+    live_pipeline: Pipeline, office_video: Path
 ) -> None:
     out = io.StringIO()
     paced = LiveConfig(source=str(office_video), realtime=True, headless=True)
-    summary = run_live(paced, scorer, out, notice=lambda _: None)
+    summary = run_live(paced, live_pipeline, out, notice=lambda _: None)
     frames = [json.loads(line)["frame"] for line in out.getvalue().splitlines()]
     assert summary.frames + summary.dropped == 40
     assert frames == sorted(frames) and frames[-1] == 39  # the newest frame is always shown
@@ -74,12 +74,12 @@ def test_realtime_playback_drops_frames_rather_than_lagging(
 def test_slow_model_runs_beside_the_display(
     exported: tuple[Path, str], photos: Path, tmp_path: Path
 ) -> None:
-    from edge.scorer import ScorerConfig
+    from edge.pipeline import PipelineConfig
     from edge.session import SessionConfig
     from tests.conftest import write_video
 
     model, _ = exported
-    slow = Scorer(ScorerConfig(session=SessionConfig(model_path=model, threads=1)))
+    slow = Pipeline(PipelineConfig(session=SessionConfig(model_path=model, threads=1)))
     image = cv2.resize(cv2.imread(str(photos / "000000000599.jpg")), (320, 240))
     video = write_video(tmp_path / "call.mp4", [image] * 45, fps=15)
     recording = tmp_path / "shown.mp4"

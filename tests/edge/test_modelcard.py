@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import onnx
@@ -10,6 +13,7 @@ from edge.errors import OfficeScoreError
 from edge.modelcard import CARD_METADATA_KEY, bundled_model_path, load_card_file, verify_sha256
 from edge.session import Detector, SessionConfig
 from edge.vocabulary import CANONICAL_ID
+from tests.conftest import REPO
 
 BUNDLED_CARD = bundled_model_path().with_suffix(".toml")
 
@@ -69,7 +73,7 @@ def test_card_embedded_in_onnx_metadata_is_used(tmp_path: Path) -> None:
         (lambda t: t.replace('adapter = "yolox"', 'adapter = "detr"'), "adapter 'detr'"),
         (lambda t: t.replace("labels = [", "labelz = ["), "list of string `labels`"),
         (lambda t: t + "\n[[[", "not valid TOML"),
-        (lambda t: t.replace("height = 416", 'height = "big"'), "bad \\[input\\]"),
+        (lambda t: t.replace("photo_size = 640", 'photo_size = "big"'), "bad \\[input\\]"),
     ],
 )
 def test_invalid_cards_give_one_line_errors(tmp_path: Path, edit, message: str) -> None:  # type: ignore[no-untyped-def]
@@ -78,3 +82,19 @@ def test_invalid_cards_give_one_line_errors(tmp_path: Path, edit, message: str) 
     with pytest.raises(OfficeScoreError, match=message) as caught:
         Detector(SessionConfig(card_path=card))
     assert "\n" not in str(caught.value)
+
+
+def test_bundled_files_are_found_even_behind_a_models_folder(tmp_path: Path) -> None:
+    """A `models/` package earlier on sys.path (here: the working directory) cannot hide them."""
+    shadow = tmp_path / "models"
+    shadow.mkdir()
+    (shadow / "__init__.py").write_text("")
+    found = subprocess.run(
+        [sys.executable, "-c", "from edge.modelcard import bundled_model_path as b; print(b())"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{REPO}"},
+    )
+    assert Path(found.stdout.strip()) == REPO / "models" / "yolox_nano.onnx"

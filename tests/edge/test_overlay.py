@@ -3,8 +3,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge.overlay import PALETTE, draw_detections, mask_layer
+from edge.modelcard import bundled_dir
+from edge.overlay import (
+    PALETTE,
+    annotate,
+    draw_check_panel,
+    draw_detections,
+    mask_layer,
+    panel_scale,
+    panel_width,
+)
 from edge.postprocess import paste_masks
+from edge.results import Score
 from edge.types import Detections
 from edge.vocabulary import CANONICAL_ID
 
@@ -64,3 +74,48 @@ def test_a_result_without_masks_or_with_masks_outside_the_frame_has_no_layer() -
     assert mask_layer(masked([[-50, -50, -10, -10]], ["chair"])) is None
     plain = masked([[20, 30, 100, 90]], ["chair"])
     assert mask_layer(Detections(plain.xyxy, plain.confidence, plain.class_id, plain.label)) is None
+
+
+SIZES = [(480, 640), (640, 480), (3000, 4000), (4000, 3000), (407, 640), (240, 320)]
+
+
+def score_of(photo_shape: tuple[int, int]) -> tuple[np.ndarray, Score]:
+    from edge.rubric import load_rubric, score_detections
+
+    rubric = load_rubric(bundled_dir() / "rubric.toml")
+    image = np.random.default_rng(sum(photo_shape)).integers(0, 255, (*photo_shape, 3), np.uint8)
+    return image, score_detections(Detections.empty(), rubric, frozenset(CANONICAL_ID))
+
+
+@pytest.mark.parametrize("shape", SIZES, ids=[f"{h}x{w}" for h, w in SIZES])
+def test_the_score_panel_covers_none_of_the_picture(shape: tuple[int, int]) -> None:
+    """The panel sits beside the picture: every picture pixel is left as it was."""
+    image, score = score_of(shape)
+    annotated = annotate(image, Detections.empty(), score, "status")
+    height, width = shape
+    assert annotated.shape == (height, width + panel_width(height), 3)
+    covered = (annotated[:, :width] != image).any(axis=2).mean()
+    assert covered <= 0.15 and covered == 0.0
+    panel = annotated[:, width:]
+    assert (panel != panel[0, 0]).any()  # something is written in it
+
+
+@pytest.mark.parametrize("shape", SIZES[:5], ids=[f"{h}x{w}" for h, w in SIZES[:5]])
+def test_panel_text_grows_with_the_picture(shape: tuple[int, int]) -> None:
+    """Readable from 640×480 to 4000-px photos: its text is a fixed share of the height
+    (smaller frames get a smaller panel, down to half the size)."""
+    image, score = score_of(shape)
+    panel = annotate(image, Detections.empty(), score, "status")[:, shape[1] :]
+    rows = np.flatnonzero(panel.max(axis=(1, 2)) > 200)  # rows holding bright text
+    assert rows.size and (rows.max() - rows.min()) > 0.3 * shape[0]
+    assert panel_scale(shape[0]) * 0.45 * 22 >= 8  # the smallest text is at least 8 px high
+
+
+def test_check_panel_is_beside_the_picture() -> None:
+    from edge.results import CheckReport, Verdict
+
+    image = np.full((3000, 2000, 3), 90, np.uint8)
+    report = CheckReport((Verdict("private", "Bed or bathroom in view", "fail", "bed in view"),))
+    drawn = draw_check_panel(image, report)
+    assert drawn.shape == (3000, 2000 + panel_width(3000), 3)
+    assert np.array_equal(drawn[:, :2000], image)

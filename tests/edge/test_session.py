@@ -8,8 +8,9 @@ import onnxruntime as ort
 import pytest
 
 from edge.errors import OfficeScoreError
-from edge.scorer import Scorer
+from edge.pipeline import Pipeline
 from edge.session import Detector, SessionConfig, providers_for
+from tests.conftest import load_ground_truth
 
 GPU_PROVIDERS = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
 
@@ -84,15 +85,23 @@ def iou(a: np.ndarray, b: list[float]) -> float:
     "photo, coco_name, canonical",
     [
         ("000000000599.jpg", "cat", "pet"),
-        ("000000000599.jpg", "couch", "couch"),
-        ("000000000164.jpg", "chair", "chair"),
-        ("000000000034.jpg", "zebra", "other"),
+        ("000000000599.jpg", "remote", "small_item"),
+        ("shared:000000000164.jpg", "chair", "chair"),
+        ("shared:000000000034.jpg", "zebra", "other"),
     ],
 )
 def test_bundled_detector_finds_ground_truth_objects(
-    scorer: Scorer, photos: Path, ground_truth: dict, photo: str, coco_name: str, canonical: str
+    pipeline: Pipeline,
+    photos: Path,
+    request: pytest.FixtureRequest,
+    photo: str,
+    coco_name: str,
+    canonical: str,
 ) -> None:
-    detections, _, timings = scorer.analyze(cv2.imread(str(photos / photo)))
+    if photo.startswith("shared:"):  # NC/ND photos: only where ../shared is beside the clone
+        photos, photo = request.getfixturevalue("shared_photos"), photo.split(":")[1]
+    ground_truth = load_ground_truth(photos)
+    detections, _, timings = pipeline.analyze(cv2.imread(str(photos / photo)))
     found = detections[detections.label == coco_name]
     assert len(found) >= 1, f"no {coco_name} in {photo}: {list(detections.label)}"
     assert found.names[0] == canonical
@@ -102,17 +111,17 @@ def test_bundled_detector_finds_ground_truth_objects(
 
 
 def test_letterbox_geometry_maps_boxes_back_for_any_frame_shape(
-    scorer: Scorer, photos: Path
+    pipeline: Pipeline, photos: Path
 ) -> None:
     image = cv2.imread(str(photos / "000000000599.jpg"))
     padded = cv2.copyMakeBorder(image, 0, 300, 0, 0, cv2.BORDER_CONSTANT, value=(114, 114, 114))
-    plain, _, _ = scorer.analyze(image)
-    tall, _, _ = scorer.analyze(padded)
+    plain, _, _ = pipeline.analyze(image)
+    tall, _, _ = pipeline.analyze(padded)
     cat_plain = plain[plain.label == "cat"].xyxy[0]
     cat_tall = tall[tall.label == "cat"].xyxy[0]
     np.testing.assert_allclose(cat_plain, cat_tall, atol=12)
 
 
-def test_blank_frame_has_no_detections_and_scores_zero(scorer: Scorer) -> None:
-    detections, score, _ = scorer.analyze(np.full((480, 640, 3), 128, np.uint8))
+def test_blank_frame_has_no_detections_and_scores_zero(pipeline: Pipeline) -> None:
+    detections, score, _ = pipeline.analyze(np.full((480, 640, 3), 128, np.uint8))
     assert len(detections) == 0 and score.value == 0

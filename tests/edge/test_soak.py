@@ -11,7 +11,7 @@ import numpy as np
 import psutil
 
 from edge.loop import TIMING_WINDOW, LiveConfig, run_live
-from edge.scorer import Scorer
+from edge.pipeline import Pipeline
 
 FRAMES = 10_000
 WARM = TIMING_WINDOW + 500  # after the loop's bounded timing windows have filled
@@ -31,7 +31,9 @@ class MemorySampler(io.TextIOBase):
         return len(text)
 
 
-def test_ten_thousand_frames_keep_memory_flat(scorer: Scorer, photos: Path, tmp_path: Path) -> None:
+def test_ten_thousand_frames_keep_memory_flat(
+    live_pipeline: Pipeline, photos: Path, tmp_path: Path
+) -> None:
     video = tmp_path / "soak.mp4"
     base = cv2.resize(cv2.imread(str(photos / "000000000599.jpg")), (320, 240))
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"mp4v"), 30, (320, 240))
@@ -42,7 +44,7 @@ def test_ten_thousand_frames_keep_memory_flat(scorer: Scorer, photos: Path, tmp_
     sampler = MemorySampler()
     summary = run_live(
         LiveConfig(source=str(video), realtime=False, headless=True),
-        scorer,
+        live_pipeline,
         sampler,
         notice=lambda _: None,
     )

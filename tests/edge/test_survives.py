@@ -14,8 +14,8 @@ import pytest
 from click.testing import Result
 from onnx import TensorProto, helper
 
-from edge.cli import app
 from edge.modelcard import bundled_model_path
+from officescore.cli import app
 from tests.conftest import runner
 
 LIVING_ROOM = "000000000599.jpg"
@@ -48,7 +48,7 @@ def test_truncated_onnx_is_refused(photos: Path, tmp_path: Path) -> None:
 
 def tiny_onnx(path: Path, output_shape: list[int]) -> Path:
     """A valid ONNX graph with YOLOX's input but the wrong output shape."""
-    image = helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, 416, 416])
+    image = helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, "height", "width"])
     out = helper.make_tensor_value_info("output", TensorProto.FLOAT, output_shape)
     shape = helper.make_tensor("shape", TensorProto.INT64, [len(output_shape)], output_shape)
     pooled = helper.make_node("GlobalAveragePool", ["images"], ["pooled"])
@@ -99,7 +99,7 @@ def test_full_disk_for_json_lines_is_a_one_line_error() -> None:
             [
                 sys.executable,
                 "-c",
-                "from edge.cli import main; main()",
+                "from officescore.cli import main; main()",
                 "live",
                 "--source",
                 "demo",

@@ -9,9 +9,9 @@ import pytest
 import torch
 from pycocotools import mask as mask_utils
 
-from edge.cli import app
 from export.parity import to_tensor
 from export.source import run_reference
+from officescore.cli import app
 from tests.conftest import runner
 
 

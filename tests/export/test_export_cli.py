@@ -9,10 +9,10 @@ import onnxruntime as ort
 import pytest
 import tomllib
 
-from edge.cli import app
 from edge.modelcard import CARD_METADATA_KEY
-from edge.scorer import Scorer, ScorerConfig
+from edge.pipeline import Pipeline, PipelineConfig
 from edge.session import SessionConfig
+from officescore.cli import app
 from tests.conftest import MASKRCNN_SIZE as SIZE
 from tests.conftest import export_args, runner
 
@@ -54,10 +54,10 @@ def test_runtime_scores_a_photo_with_the_exported_model(
     exported: tuple[Path, str], photos: Path
 ) -> None:
     model, _ = exported
-    scorer = Scorer(ScorerConfig(session=SessionConfig(model_path=model), conf=0.5))
-    assert scorer.detector.card.adapter == "maskrcnn"
+    pipeline = Pipeline(PipelineConfig(session=SessionConfig(model_path=model), conf=0.5))
+    assert pipeline.detector.card.adapter == "maskrcnn"
     image = cv2.imread(str(photos / "000000000599.jpg"))
-    detections, score, _ = scorer.analyze(image)
+    detections, score, _ = pipeline.analyze(image)
     assert len(detections) > 0 and set(detections.names) == {"chair"}  # the favoured class
     assert detections.mask is not None and len(detections.mask) == len(detections)
     dense = detections.mask.dense()
@@ -214,9 +214,9 @@ def test_int8_is_written_beside_fp32_labelled_and_runs(
     assert "officescore.precision" not in fp32_metadata
     report = json.loads(int8.with_suffix(".parity.json").read_text())
     assert len(report["images"]) == 2 and "passed" in report
-    scorer = Scorer(ScorerConfig(session=SessionConfig(model_path=int8)))
-    assert scorer.detector.card.name.endswith("-int8")
-    detections, _, _ = scorer.analyze(cv2.imread(str(photos / "000000000599.jpg")))
+    pipeline = Pipeline(PipelineConfig(session=SessionConfig(model_path=int8)))
+    assert pipeline.detector.card.name.endswith("-int8")
+    detections, _, _ = pipeline.analyze(cv2.imread(str(photos / "000000000599.jpg")))
     assert detections.mask is not None and len(detections.mask) == len(detections)
     assert oct(out.stat().st_mode & 0o777) == oct(int8.stat().st_mode & 0o777)
 

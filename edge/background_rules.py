@@ -5,45 +5,20 @@ evidence, from the detections and from image statistics. Thresholds are data: mo
 from __future__ import annotations
 
 from collections import Counter, deque
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import cv2
 import numpy as np
 import tomllib
 
 from edge.errors import OfficeScoreError
+from edge.results import SEVERITY, CheckReport, Verdict
+from edge.results import VerdictStatus as Status
 from edge.types import Detections
-from edge.vocabulary import CANONICAL_ID
+from edge.vocabulary import CANONICAL_ID, plural
 
-Status = Literal["pass", "warn", "fail", "not_checked"]
-SEVERITY: dict[str, int] = {"not_checked": -1, "pass": 0, "warn": 1, "fail": 2}
 SECTIONS = ("people", "private", "clutter", "lighting", "backlight", "framing", "helps")
-
-
-@dataclass(frozen=True)
-class Verdict:
-    id: str
-    title: str
-    status: Status
-    reason: str
-    evidence: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class CheckReport:
-    verdicts: tuple[Verdict, ...]
-
-    @property
-    def worst(self) -> Verdict | None:
-        """The most severe warn or fail, or None when everything passed."""
-        problems = [v for v in self.verdicts if SEVERITY[v.status] > 0]
-        return max(problems, key=lambda v: SEVERITY[v.status]) if problems else None
-
-    @property
-    def failed(self) -> bool:
-        return any(v.status == "fail" for v in self.verdicts)
 
 
 def load_check_config(path: Path) -> dict[str, dict[str, Any]]:
@@ -93,8 +68,10 @@ class FrameFacts:
         self.others = max(len(people) - 1, 0)
         self.you_mask = np.zeros(self.gray.shape, bool)
         if self.you is not None:
-            x0, y0, x1, y1 = self.you.astype(int)
+            x0, y0, x1, y1 = np.clip(self.you.astype(int), 0, None).tolist()
             self.you_mask[y0:y1, x0:x1] = True
+            if not self.you_mask.any():  # a box under one pixel: nothing to measure you on
+                self.you = None
 
 
 def check_people(facts: FrameFacts, visible: frozenset[str], config: dict[str, Any]) -> Verdict:
@@ -111,7 +88,7 @@ def check_people(facts: FrameFacts, visible: frozenset[str], config: dict[str, A
             "people",
             "People and pets behind you",
             config["other_person"],
-            f"{facts.others} other person(s) in view",
+            f"{plural(facts.others, 'other person', 'other people')} in view",
             evidence,
         )
     if pets:
@@ -119,7 +96,7 @@ def check_people(facts: FrameFacts, visible: frozenset[str], config: dict[str, A
             "people",
             "People and pets behind you",
             config["pet"],
-            f"{pets} pet(s) in view",
+            f"{plural(pets, 'pet')} in view",
             evidence,
         )
     return Verdict("people", "People and pets behind you", "pass", "nobody else in view", evidence)
@@ -154,7 +131,7 @@ def check_clutter(facts: FrameFacts, visible: frozenset[str], config: dict[str, 
         status = "warn"
     else:
         status = "pass"
-    reason = f"{items} loose items, background edge density {density:.2f}"
+    reason = f"{plural(items, 'loose item')}, background edge density {density:.2f}"
     return Verdict("clutter", "Clutter and busy background", status, reason, evidence)
 
 

@@ -1,46 +1,37 @@
-"""Running `officescore check` on photos or live, with its output as plain data."""
+"""Running the video-call background check on photos or live; results are `Result`s."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import cv2
 import numpy as np
 
+from edge.background_rules import RollingCheck, check_frame, load_check_config
 from edge.batch import read_image
-from edge.check import CheckReport, RollingCheck, check_frame, load_check_config
+from edge.display import Window, has_display
 from edge.errors import OfficeScoreError
-from edge.loop import Window, has_display, open_live_source
+from edge.loop import open_live_source
 from edge.modelcard import bundled_dir
-from edge.overlay import draw_check_panel, draw_detections
-from edge.session import Detector, SessionConfig
+from edge.overlay import draw_check_panel, draw_detections, panel_width
+from edge.pipeline import Pipeline, PipelineConfig
+from edge.results import CheckReport, Kind, Result
 from edge.types import Detections
 
 
 @dataclass(frozen=True)
 class CheckConfig:
-    session: SessionConfig
-    conf: float = 0.4
+    pipeline: PipelineConfig
     thresholds: Path | None = None
     window_s: float = 3.0
 
 
-def report_to_dict(report: CheckReport, **extra: Any) -> dict[str, Any]:
-    worst = report.worst
-    return {
-        **extra,
-        "failed": report.failed,
-        "worst": None if worst is None else {"id": worst.id, "reason": worst.reason},
-        "criteria": [asdict(v) for v in report.verdicts],
-    }
-
-
 def draw_verdict(image: np.ndarray, detections: Detections, report: CheckReport) -> np.ndarray:
-    """A copy of `image` with the detections and the verdict's traffic lights."""
+    """The picture with the detections, and the verdict's traffic lights beside it."""
     annotated = image.copy()
     draw_detections(annotated, detections)
     return draw_check_panel(annotated, report)
@@ -49,22 +40,35 @@ def draw_verdict(image: np.ndarray, detections: Detections, report: CheckReport)
 class Checker:
     def __init__(self, config: CheckConfig) -> None:
         self.config = config
-        self.detector = Detector(config.session)
+        self.pipeline = Pipeline(config.pipeline)
         self.thresholds = load_check_config(config.thresholds or bundled_dir() / "check.toml")
 
-    def check(self, image: np.ndarray) -> tuple[CheckReport, Detections]:
-        """The verdict for one image, and the detections it rests on."""
-        detections, _ = self.detector.detect(image, self.config.conf)
-        report = check_frame(image, detections, self.detector.card.visible_names, self.thresholds)
-        return report, detections
+    def check(
+        self,
+        image: np.ndarray,
+        source: str,
+        kind: Kind = "image",
+        conf: float | None = None,
+        **fields: object,
+    ) -> Result:
+        """The verdict (and the score) for one image."""
+        detections, score, timings = self.pipeline.analyze(image, conf=conf)
+        visible = self.pipeline.detector.card.visible_names
+        report = check_frame(image, detections, visible, self.thresholds)
+        return self.pipeline.result(
+            source, kind, detections, score=score, check=report, timings_ms=timings, **fields
+        )
 
-    def check_photo(self, path: Path, out_path: Path | None) -> CheckReport:
+    def check_photo(self, path: Path, out_path: Path | None) -> Result:
         """The verdict for one photo; with `out_path`, write it annotated there."""
-        image = read_image(path)[0]
-        report, detections = self.check(image)
-        if out_path and not cv2.imwrite(str(out_path), draw_verdict(image, detections, report)):
+        image, notes = read_image(path)
+        result = self.check(image, str(path), notes=tuple(notes))
+        assert result.check is not None
+        if out_path and not cv2.imwrite(
+            str(out_path), draw_verdict(image, result.detections, result.check)
+        ):
             raise OfficeScoreError(f"cannot write {out_path}")
-        return report
+        return result
 
     def check_live(
         self,
@@ -73,28 +77,38 @@ class Checker:
         max_frames: int | None,
         out: TextIO,
         notice: Callable[[str], None],
-    ) -> CheckReport | None:
+    ) -> Result | None:
         """A running verdict over the last seconds; JSON once per second when headless."""
         if not headless and not has_display():
             notice("no display found: printing one JSON object per second instead of a window")
             headless = True
         frames = open_live_source(source, realtime=True, notice=notice)
-        window = None if headless else Window(frames.frame_size)
+        width, height = frames.frame_size
+        window = None if headless else Window((width + panel_width(height), height))
         rolling = RollingCheck(self.config.window_s)
-        rolled: CheckReport | None = None
+        rolled: Result | None = None
         next_second, count = 0.0, 0
         try:
             with frames:
                 for frame in frames.frames():
-                    report, detections = self.check(frame.image)
-                    rolled = rolling.update(report, frame.timestamp)
+                    result = self.check(frame.image, frames.name)
+                    assert result.check is not None
+                    rolled = replace(
+                        result,
+                        kind="frame",
+                        check=rolling.update(result.check, frame.timestamp),
+                        frame_index=frame.index,
+                        timestamp=frame.timestamp,
+                    )
                     count += 1
-                    if window and not window.show(draw_verdict(frame.image, detections, rolled)):
+                    report = rolled.check
+                    assert report is not None
+                    if window and not window.show(
+                        draw_verdict(frame.image, result.detections, report)
+                    ):
                         break
                     if window is None and frame.timestamp >= next_second:
-                        out.write(
-                            json.dumps(report_to_dict(rolled, t=round(frame.timestamp, 2))) + "\n"
-                        )
+                        out.write(json.dumps(rolled.to_record()) + "\n")
                         out.flush()
                         next_second = float(int(frame.timestamp) + 1)
                     if max_frames and count >= max_frames:

@@ -10,13 +10,13 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.check import RollingCheck, check_frame, load_check_config
-from edge.check_run import CheckConfig, Checker
-from edge.cli import app
+from edge.background_check import CheckConfig, Checker
+from edge.background_rules import RollingCheck, check_frame, load_check_config
 from edge.modelcard import bundled_dir
-from edge.session import SessionConfig
+from edge.pipeline import PipelineConfig
 from edge.types import Detections
 from edge.vocabulary import CANONICAL_NAMES
+from officescore.cli import app
 from tests.conftest import runner, write_video
 from tests.edge.test_types import make
 
@@ -27,7 +27,7 @@ YOU = [460.0, 360.0, 601.0, 569.0]  # the seated man in the CCTV photo, as the d
 
 @pytest.fixture(scope="module")
 def checker() -> Checker:
-    return Checker(CheckConfig(SessionConfig()))
+    return Checker(CheckConfig(PipelineConfig()))
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ def test_brightening_the_background_flips_backlight_at_its_ratios(office: np.nda
 
 def test_shifting_the_subject_flips_framing_at_its_offsets(office: np.ndarray) -> None:
     seen = set()
-    for left in range(150, 460, 10):  # a 300-px-wide window sliding over the man
+    for left in range(170, 460, 10):  # a 300-px-wide window sliding over the man
         crop = office[200:640, left : left + 300]
         box = [YOU[0] - left, YOU[1] - 200, min(YOU[2] - left, 300), YOU[3] - 200]
         framing = verdict(crop, you_at(box), "framing")
@@ -123,7 +123,8 @@ def test_criteria_the_model_cannot_see_are_not_checked(office: np.ndarray) -> No
 def test_real_detector_sees_a_second_person_pasted_in(checker: Checker, office: np.ndarray) -> None:
     two = office.copy()
     two[300:520, 60:200] = office[380:600, 450:590]
-    report, _ = checker.check(two)
+    report = checker.check(two, "pasted").check
+    assert report is not None
     assert next(v for v in report.verdicts if v.id == "people").status == "fail"
     assert report.failed
 
@@ -149,11 +150,14 @@ def test_cli_exit_status_follows_the_verdict(
     good = runner.invoke(app, ["check", str(centred), "--json"])
     assert good.exit_code == 0, good.stdout + good.stderr
     (report,) = [json.loads(line) for line in good.stdout.splitlines()]
-    assert not report["failed"] and report["input"] == str(centred)
+    assert not report["check"]["failed"] and report["input"] == str(centred)
+    assert report["score"] is not None  # the same record as `score --json`, with the check
+    assert "verdict: pass: nothing fails (exit 0)" in good.stderr
     off_centre = runner.invoke(
         app, ["check", str(photos / "cctv_office_train283.jpg"), "--out", str(tmp_path)]
     )
     assert off_centre.exit_code == 1 and "Framing" in off_centre.stdout
+    assert "verdict: fail: Framing (cctv_office_train283.jpg) (exit 1)" in off_centre.stderr
     assert cv2.imread(str(tmp_path / "cctv_office_train283.check.jpg")) is not None
     missing = runner.invoke(app, ["check", str(tmp_path / "nope.jpg")])
     assert missing.exit_code == 2 and "error: " in missing.stderr
@@ -174,4 +178,6 @@ def test_live_check_prints_one_verdict_per_second(photos: Path, tmp_path: Path) 
     assert result.exit_code == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["t"] for line in lines] == [0.0, 1.0, 2.0]
-    assert {c["id"]: c["status"] for c in lines[-1]["criteria"]}["people"] == "warn"  # the cat
+    verdicts = {c["id"]: c["status"] for c in lines[-1]["check"]["criteria"]}
+    assert verdicts["people"] == "warn"  # the cat
+    assert lines[-1]["kind"] == "frame" and lines[-1]["model"] == "yolox-nano-coco@416"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,7 +9,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from edge.errors import OfficeScoreError
+from edge.cli_common import (
+    Device,
+    DeviceOption,
+    flag,
+    optional_dependencies,
+    parse_size,
+    user_errors,
+)
 
 if TYPE_CHECKING:
     from export.run import Int8Result
@@ -19,49 +24,7 @@ if TYPE_CHECKING:
 export_app = typer.Typer(no_args_is_help=True, help="Turn source models into verified ONNX models.")
 
 
-EXTRA_OF = {
-    "torch": "export",
-    "torchvision": "export",
-    "onnxslim": "export",
-    "pycocotools": "eval",
-    "matplotlib": "bench",
-}
-
-
-@contextmanager
-def optional_dependencies() -> Iterator[None]:
-    """A missing optional package becomes a one-line install hint, not a traceback."""
-    try:
-        yield
-    except ImportError as error:
-        name = (error.name or str(error)).split(".")[0]
-        extra = EXTRA_OF.get(name, "dev")
-        raise OfficeScoreError(
-            f"this command needs {name}: pip install 'officescore[{extra}]'"
-        ) from None
-
-
-def register(app: typer.Typer) -> None:
-    """Add `export ...` and `evaluate` to the main command line."""
-    from benchmarks.cli import bench
-
-    app.add_typer(export_app, name="export")
-    app.command()(evaluate)
-    app.command()(bench)
-
-
 EXIT_PARITY_FAILED = 1
-
-
-def parse_size(text: str) -> tuple[int, int] | None:
-    """`480x640` → (480, 640); `dynamic` → None."""
-    if text == "dynamic":
-        return None
-    try:
-        height, width = (int(part) for part in text.lower().split("x"))
-    except ValueError:
-        raise OfficeScoreError(f"--size must be HEIGHTxWIDTH or dynamic, got {text!r}") from None
-    return height, width
 
 
 @export_app.command()
@@ -90,11 +53,11 @@ def maskrcnn(
     detections_per_img: Annotated[
         int | None, typer.Option(help="Most detections per image.")
     ] = None,
-    slim: Annotated[bool, typer.Option(help="Simplify the graph with onnxslim.")] = False,
-    fp16: Annotated[bool, typer.Option(help="Half-precision weights, for CUDA targets.")] = False,
+    slim: Annotated[bool, flag(help="Simplify the graph with onnxslim.")] = False,
+    fp16: Annotated[bool, flag(help="Half-precision weights, for CUDA targets.")] = False,
     int8: Annotated[
         bool,
-        typer.Option(
+        flag(
             help="Also write NAME.int8.onnx: static int8, calibrated on the parity images; "
             "about 2x faster on CPUs with VNNI/AMX; its accuracy is shown, not guaranteed."
         ),
@@ -102,11 +65,9 @@ def maskrcnn(
     parity_images: Annotated[
         Path | None, typer.Option(help="A folder of real images for the parity check.")
     ] = None,
-    force: Annotated[bool, typer.Option(help="Keep the model even when parity fails.")] = False,
+    force: Annotated[bool, flag(help="Keep the model even when parity fails.")] = False,
 ) -> None:
     """Export a Mask R-CNN to ONNX and prove it matches the source, image by image."""
-    from edge.cli import user_errors
-
     err = Console(stderr=True, highlight=False)
     with user_errors(), optional_dependencies():
         from export.onnx_export import ExportOptions
@@ -206,16 +167,15 @@ def evaluate(
     card: Annotated[
         Path | None, typer.Option(help="Model card, if not beside or inside the model.")
     ] = None,
-    device: Annotated[str, typer.Option(help="auto|cpu|cuda|tensorrt")] = "auto",
+    device: DeviceOption = Device.auto,
     conf: Annotated[float, typer.Option(help="Lowest score kept (mAP wants low).")] = 0.05,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    json_output: Annotated[bool, flag("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """COCO box and mask mAP of an ONNX model (and the delta to its TorchScript source)."""
     import json
 
     from rich.progress import Progress
 
-    from edge.cli import user_errors
     from export.evaluate import METRIC_NAMES, EvaluateRequest, run_evaluation
 
     request = EvaluateRequest(
@@ -224,7 +184,7 @@ def evaluate(
         images=images,
         torchscript=torchscript,
         card=card,
-        device=device,
+        device=device.value,
         conf=conf,
     )
     with (

@@ -14,11 +14,17 @@ from benchmarks.loop import LoopResult, bench_loop
 from benchmarks.report import as_table, rows, write_csv, write_plot
 from benchmarks.runners import BenchResult, BenchSpec, bench_onnx, bench_torchscript
 from edge.capture import resolve_source
-from edge.cli import user_errors
+from edge.cli_common import (
+    Device,
+    DeviceOption,
+    flag,
+    optional_dependencies,
+    parse_size,
+    user_errors,
+)
 from edge.errors import OfficeScoreError
-from edge.scorer import Scorer, ScorerConfig
+from edge.pipeline import Pipeline, PipelineConfig
 from edge.session import SessionConfig
-from export.cli import optional_dependencies, parse_size
 
 
 def bench(
@@ -30,9 +36,11 @@ def bench(
     ] = None,
     size: Annotated[list[str] | None, typer.Option(help="Frame sizes HEIGHTxWIDTH.")] = None,
     threads: Annotated[list[int] | None, typer.Option(help="CPU thread counts.")] = None,
-    device: Annotated[str, typer.Option(help="auto|cpu|cuda|tensorrt for ONNX models.")] = "cpu",
-    warmup: Annotated[int, typer.Option(min=0)] = 3,
-    iterations: Annotated[int, typer.Option(min=1)] = 20,
+    device: DeviceOption = Device.auto,
+    warmup: Annotated[
+        int, typer.Option(min=0, help="Untimed runs first, per model (caches, lazy init).")
+    ] = 3,
+    iterations: Annotated[int, typer.Option(min=1, help="Timed runs per model.")] = 20,
     photo: Annotated[
         Path | None, typer.Option(help="Time on this photo (default: generated).")
     ] = None,
@@ -40,11 +48,11 @@ def bench(
         str | None,
         typer.Option(help="Also run the live loop on this video ('demo': bundled clip)."),
     ] = None,
-    realtime: Annotated[bool, typer.Option(help="Loop: play the video at its frame rate.")] = False,
+    realtime: Annotated[bool, flag(help="Loop: play the video at its frame rate.")] = False,
     loop_frames: Annotated[
         int | None, typer.Option(help="Loop: stop after this many frames.")
     ] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print everything as JSON.")] = False,
+    json_output: Annotated[bool, flag("--json", help="Print everything as JSON.")] = False,
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Write the table as CSV.")] = None,
     plot: Annotated[Path | None, typer.Option(help="Write a stage-latency plot (PNG).")] = None,
 ) -> None:
@@ -59,31 +67,29 @@ def bench(
             if frame_size is None:
                 raise OfficeScoreError("bench needs concrete sizes, not dynamic")
             for thread_count in threads or [2]:
-                spec = BenchSpec(frame_size, thread_count, warmup, iterations, device)
+                size_text = f"{frame_size[0]}x{frame_size[1]}"
+                spec = BenchSpec(frame_size, thread_count, warmup, iterations, device.value)
                 if torchscript is not None:
                     err.print(
-                        f"timing {torchscript.name} (TorchScript) at {frame_size}, "
+                        f"timing {torchscript.name} (TorchScript) at {size_text}, "
                         f"{thread_count} threads",
                         markup=False,
                     )
                     results.append(bench_torchscript(torchscript, spec, photo))
                 for path in model_paths:
                     err.print(
-                        f"timing {path or 'bundled detector'} at {frame_size}, "
+                        f"timing {path or 'bundled detector'} at {size_text}, "
                         f"{thread_count} threads",
                         markup=False,
                     )
                     results.append(bench_onnx(path, spec, photo))
         if video is not None:
             first = model_paths[0]
-            scorer = Scorer(
-                ScorerConfig(
-                    session=SessionConfig(
-                        model_path=first, device=device, threads=(threads or [2])[0]
-                    )
-                )
+            session = SessionConfig(
+                model_path=first, device=device.value, threads=(threads or [2])[0], purpose="live"
             )
-            loop = bench_loop(Path(str(resolve_source(video))), scorer, realtime, loop_frames)
+            pipeline = Pipeline(PipelineConfig(session=session))
+            loop = bench_loop(Path(str(resolve_source(video))), pipeline, realtime, loop_frames)
         if csv_path:
             write_csv(results, csv_path)
         if plot:
@@ -115,6 +121,6 @@ def bench(
     environment = stamp()
     console.print(
         f"{environment['cpu']}, {environment['cores']} cores, {environment['os']}; "
-        f"{environment['packages']}",
+        + ", ".join(f"{name} {version}" for name, version in environment["packages"].items()),
         markup=False,
     )

@@ -12,10 +12,9 @@ import numpy as np
 import tomllib
 
 from edge.errors import OfficeScoreError
+from edge.results import CriterionResult, Score, Status
 from edge.types import Detections
 from edge.vocabulary import CANONICAL_ID, CANONICAL_NAMES
-
-Status = Literal["met", "missing", "hit", "clear", "not_checked"]
 
 
 @dataclass(frozen=True)
@@ -34,24 +33,6 @@ class Criterion:
 class Rubric:
     name: str
     criteria: tuple[Criterion, ...]
-
-
-@dataclass(frozen=True)
-class CriterionResult:
-    id: str
-    title: str
-    status: Status
-    points: int
-    max_points: int
-    count: int
-    reason: str
-
-
-@dataclass(frozen=True)
-class Score:
-    value: int
-    criteria: tuple[CriterionResult, ...]
-    counts: dict[str, int]
 
 
 def load_rubric(path: Path) -> Rubric:

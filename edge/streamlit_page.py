@@ -12,9 +12,9 @@ from pathlib import Path
 import streamlit as st
 
 from edge.errors import OfficeScoreError
-from edge.scorer import Scorer, ScorerConfig
+from edge.photo_page import UPLOAD_TYPES, Page
+from edge.pipeline import PipelineConfig
 from edge.session import SessionConfig
-from edge.webpage import UPLOAD_TYPES, Page
 
 LIGHTS = {"pass": "🟢", "warn": "🟡", "fail": "🔴", "not_checked": "⚪"}
 
@@ -22,7 +22,7 @@ LIGHTS = {"pass": "🟢", "warn": "🟡", "fail": "🔴", "not_checked": "⚪"}
 @st.cache_resource
 def load_page(model: str | None, device: str) -> Page:
     session = SessionConfig(model_path=Path(model) if model else None, device=device)
-    return Page(Scorer(ScorerConfig(session=session)))
+    return Page(PipelineConfig(session=session))
 
 
 def main() -> None:
@@ -48,49 +48,53 @@ def main() -> None:
         st.info("Upload a photo to get its score.")
         return
     try:
-        result = page.analyze(chosen.getvalue(), chosen.name, conf)
+        page_result = page.analyze(chosen.getvalue(), chosen.name, conf)
     except OfficeScoreError as error:
         st.error(str(error))
         return
-    for note in result.notes:
+    record = page_result.result.to_record()
+    for note in record["notes"]:
         st.caption(f"note: {note}")
-    st.metric("Office score", f"{result.score.value} / 100")
-    st.image(result.annotated_rgb, use_container_width=True)
+    st.metric("Office score", f"{record['score']} / 100", help=record["coverage"])
+    st.caption(record["coverage"])
+    st.image(page_result.annotated_rgb, use_container_width=True)
     st.subheader("Breakdown")
     st.table(
         [
             {
-                "criterion": c.title,
-                "status": c.status.replace("_", " "),
-                "points": c.points,
-                "reason": c.reason,
+                "criterion": c["title"],
+                "status": c["status"].replace("_", " "),
+                "points": c["points"],
+                "reason": c["reason"],
             }
-            for c in result.score.criteria
+            for c in record["criteria"]
         ]
     )
     st.subheader("Video-call background")
-    worst = result.check.worst
-    st.write("Looks good." if worst is None else f"Worst: **{worst.title}**: {worst.reason}")
+    check = record["check"]
+    worst = check["worst"]
+    st.write("Looks good." if worst is None else f"Worst: **{worst['id']}**: {worst['reason']}")
     st.table(
         [
             {
-                "": LIGHTS[v.status],
-                "criterion": v.title,
-                "verdict": v.status.replace("_", " "),
-                "reason": v.reason,
+                "": LIGHTS[v["status"]],
+                "criterion": v["title"],
+                "verdict": v["status"].replace("_", " "),
+                "reason": v["reason"],
             }
-            for v in result.check.verdicts
+            for v in check["criteria"]
         ]
     )
     st.subheader("Objects")
     st.table(
         [
             {"name": o["name"], "label": o["label"], "confidence": o["confidence"]}
-            for o in result.objects
+            for o in record["detections"]
         ]
         or [{"name": "nothing found"}]
     )
-    st.caption(f"{result.model} on {result.provider}; inference {result.inference_ms:.0f} ms")
+    inference_ms = record["timings_ms"].get("inference", 0.0)
+    st.caption(f"{record['model']} on {record['engine']}; inference {inference_ms:.0f} ms")
 
 
 main()

@@ -10,20 +10,21 @@ import numpy as np
 
 from edge.errors import OfficeScoreError
 from edge.modelcard import bundled_dir
-from edge.scoring import RollingScore, Rubric, Score, load_rubric, score_detections
+from edge.results import Kind, Result, Score
+from edge.rubric import RollingScore, Rubric, load_rubric, score_detections
 from edge.session import Detector, SessionConfig
 from edge.types import Detections
 
 
 @dataclass(frozen=True)
-class ScorerConfig:
+class PipelineConfig:
     session: SessionConfig = field(default_factory=SessionConfig)
     conf: float = 0.4
     rubric_path: Path | None = None
 
 
-class Scorer:
-    def __init__(self, config: ScorerConfig) -> None:
+class Pipeline:
+    def __init__(self, config: PipelineConfig) -> None:
         if not 0.0 < config.conf <= 1.0:
             raise OfficeScoreError(f"--conf must be in (0, 1], got {config.conf}")
         self.config = config
@@ -34,6 +35,11 @@ class Scorer:
     @property
     def provider(self) -> str:
         return self.detector.provider
+
+    @property
+    def model_name(self) -> str:
+        """The card's name and the input size it runs at, e.g. `yolox-nano-coco@640`."""
+        return self.detector.model_name
 
     def rolling(self) -> RollingScore:
         return RollingScore(self.rubric, self.detector.card.visible_names)
@@ -54,3 +60,14 @@ class Scorer:
             score = rolling.update(detections, t)
         timings["score"] = (time.perf_counter() - start) * 1e3
         return detections, score, timings
+
+    def result(self, source: str, kind: Kind, detections: Detections, **fields: object) -> Result:
+        """A `Result` stamped with this pipeline's model and engine."""
+        return Result(
+            source=source,
+            kind=kind,
+            model=self.model_name,
+            engine=self.provider,
+            detections=detections,
+            **fields,  # type: ignore[arg-type]
+        )

@@ -1,22 +1,19 @@
 """What the local web page shows for one uploaded photo. No Streamlit here: the page
-(edge/web_app.py) only renders this, so the logic is testable on its own."""
+(edge/streamlit_page.py) only renders this, so the logic is testable on its own."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import cv2
 import numpy as np
 
+from edge.background_check import CheckConfig, Checker
 from edge.batch import to_bgr8
-from edge.check import CheckReport, check_frame, load_check_config
 from edge.errors import OfficeScoreError
-from edge.modelcard import bundled_dir
-from edge.output import detections_to_list
 from edge.overlay import annotate
-from edge.scorer import Scorer
-from edge.scoring import Score
+from edge.pipeline import PipelineConfig
+from edge.results import Result
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
@@ -25,14 +22,10 @@ UPLOAD_TYPES = ("jpg", "jpeg", "png", "webp", "bmp")
 
 @dataclass(frozen=True)
 class PageResult:
+    """The shared `Result` of an upload, and its annotated picture for the page."""
+
+    result: Result
     annotated_rgb: np.ndarray
-    score: Score
-    objects: list[dict[str, Any]]
-    check: CheckReport
-    provider: str
-    model: str
-    inference_ms: float
-    notes: tuple[str, ...]
 
 
 def decode_upload(data: bytes, name: str) -> tuple[np.ndarray, list[str]]:
@@ -50,23 +43,12 @@ def decode_upload(data: bytes, name: str) -> tuple[np.ndarray, list[str]]:
 class Page:
     """The detector, rubric and check thresholds, loaded once per server."""
 
-    def __init__(self, scorer: Scorer) -> None:
-        self.scorer = scorer
-        self.thresholds = load_check_config(bundled_dir() / "check.toml")
+    def __init__(self, config: PipelineConfig) -> None:
+        self.checker = Checker(CheckConfig(config))
 
     def analyze(self, data: bytes, name: str, conf: float) -> PageResult:
         image, notes = decode_upload(data, name)
-        detections, score, timings = self.scorer.analyze(image, conf=conf)
-        card = self.scorer.detector.card
-        check = check_frame(image, detections, card.visible_names, self.thresholds)
-        annotated = annotate(image, detections, score, self.scorer.provider)
-        return PageResult(
-            annotated_rgb=cv2.cvtColor(annotated, cv2.COLOR_BGR2RGB),
-            score=score,
-            objects=detections_to_list(detections),
-            check=check,
-            provider=self.scorer.provider,
-            model=card.name,
-            inference_ms=timings["inference"],
-            notes=tuple(notes),
-        )
+        result = self.checker.check(image, name, "upload", conf, notes=tuple(notes))
+        model = self.checker.pipeline.model_name
+        annotated = annotate(image, result.detections, result.score, model)
+        return PageResult(result, cv2.cvtColor(annotated, cv2.COLOR_BGR2RGB))

@@ -16,22 +16,30 @@ import numpy as np
 import pytest
 
 from edge.errors import OfficeScoreError
-from edge.scorer import Scorer
-from edge.webpage import Page, decode_upload
+from edge.overlay import panel_width
+from edge.photo_page import Page, decode_upload
+from edge.pipeline import PipelineConfig
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_page_scores_an_uploaded_photo(scorer: Scorer, photos: Path) -> None:
+@pytest.fixture(scope="module")
+def page() -> Page:
+    return Page(PipelineConfig())
+
+
+def test_page_scores_an_uploaded_photo(page: Page, photos: Path) -> None:
     data = (photos / "000000000599.jpg").read_bytes()
-    result = Page(scorer).analyze(data, "living-room.jpg", conf=0.4)
-    assert {o["name"] for o in result.objects} >= {"pet", "couch"}
-    assert result.annotated_rgb.shape == (407, 640, 3)
-    assert 0 <= result.score.value <= 100 and len(result.score.criteria) == 12
-    assert next(v for v in result.check.verdicts if v.id == "people").status == "warn"
-    assert result.provider == "CPUExecutionProvider" and result.inference_ms > 0
-    fewer = Page(scorer).analyze(data, "living-room.jpg", conf=0.85)
-    assert len(fewer.objects) < len(result.objects)
+    shown = page.analyze(data, "living-room.jpg", conf=0.4)
+    record = shown.result.to_record()
+    assert {o["name"] for o in record["detections"]} >= {"pet", "small_item"}
+    assert shown.annotated_rgb.shape == (407, 640 + panel_width(407), 3)
+    assert record["kind"] == "upload" and 0 <= record["score"] <= 100
+    assert {v["id"]: v["status"] for v in record["check"]["criteria"]}["people"] == "warn"
+    assert record["engine"] == "CPUExecutionProvider" and record["timings_ms"]["inference"] > 0
+    assert record["model"] == "yolox-nano-coco@640"  # photos run at the card's photo size
+    fewer = page.analyze(data, "living-room.jpg", conf=0.85).result.to_record()
+    assert len(fewer["detections"]) < len(record["detections"])
 
 
 @pytest.mark.parametrize(
@@ -51,7 +59,7 @@ def test_bad_uploads_give_a_readable_message(data: bytes, message: str) -> None:
 def test_streamlit_page_renders_without_an_upload() -> None:
     from streamlit.testing.v1 import AppTest
 
-    app = AppTest.from_file(str(REPO / "edge" / "web_app.py"), default_timeout=120).run()
+    app = AppTest.from_file(str(REPO / "edge" / "streamlit_page.py"), default_timeout=120).run()
     assert not app.exception
     assert app.title[0].value == "officescore"
     assert app.slider[0].value == 0.4
@@ -111,7 +119,14 @@ def test_browser_uploads_a_photo_and_sees_its_score(browser, photos: Path, tmp_p
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [sys.executable, "-c", "from edge.cli import main; main()", "web", "--port", str(port)],
+        [
+            sys.executable,
+            "-c",
+            "from officescore.cli import main; main()",
+            "web",
+            "--port",
+            str(port),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -147,3 +162,32 @@ def test_browser_uploads_a_photo_and_sees_its_score(browser, photos: Path, tmp_p
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_sigterm_stops_the_server_and_frees_its_port() -> None:
+    """`officescore web` becomes the server itself: a signal to it leaves nothing behind."""
+    import signal
+
+    import psutil
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "officescore", "web", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", 90)
+        family = [server.pid, *(child.pid for child in psutil.Process(server.pid).children(True))]
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) is not None
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert not [
+        pid
+        for pid in family
+        if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    ]
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0  # nobody listens any more

@@ -1,0 +1,124 @@
+"""What every command line shares: error handling, install hints, size parsing, the common
+options. Command modules import this; it imports nothing of theirs back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from edge.errors import OfficeScoreError
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+# Optional package (its import name) -> the extra that installs it.
+EXTRA_OF: dict[str, str] = {
+    "torch": "export",
+    "torchvision": "export",
+    "onnxslim": "export",
+    "pycocotools": "eval",
+    "matplotlib": "bench",
+    "streamlit": "web",
+    "openvino": "openvino",
+}
+
+
+def install_hint(module: str) -> str:
+    """The pip command that installs an optional package, for an error message."""
+    extra = EXTRA_OF.get(module.split(".")[0])
+    if extra is None:
+        return f"pip install {module.split('.')[0]}"
+    return f"pip install 'officescore[{extra}]'"
+
+
+class Device(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+    tensorrt = "tensorrt"
+
+
+def stderr() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def say(text: str) -> None:
+    """One plain line on stderr (notes, warnings, errors)."""
+    stderr().print(text, markup=False)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn user-caused errors into one line on stderr and a non-zero exit."""
+    try:
+        yield
+    except OfficeScoreError as error:
+        say(f"error: {error}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except OSError as error:  # writing output: a full disk, a closed pipe
+        say(f"error: cannot write output: {error.strerror or error}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+@contextmanager
+def optional_dependencies() -> Iterator[None]:
+    """A missing optional package becomes a one-line install hint, not a traceback."""
+    try:
+        yield
+    except ImportError as error:
+        name = (error.name or str(error)).split(".")[0]
+        raise OfficeScoreError(f"this command needs {name}: {install_hint(name)}") from None
+
+
+def parse_size(text: str) -> tuple[int, int] | None:
+    """`480x640` → (480, 640); `dynamic` → None."""
+    if text == "dynamic":
+        return None
+    try:
+        height, width = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise OfficeScoreError(f"--size must be HEIGHTxWIDTH or dynamic, got {text!r}") from None
+    return height, width
+
+
+def flag(*names: str, **options: Any) -> Any:
+    """A boolean option shown as a plain flag in --help (no `<bool>` type column)."""
+    return typer.Option(*names, metavar="", **options)
+
+
+ModelOption = Annotated[
+    str | None,
+    typer.Option(
+        help="A zoo name (officescore models list) or an ONNX file (default: yolox-nano)."
+    ),
+]
+CardOption = Annotated[
+    Path | None,
+    typer.Option(help="Model card TOML (default: beside the model or in its metadata)."),
+]
+DeviceOption = Annotated[
+    Device, typer.Option(help="Where to run; the provider actually used is printed.")
+]
+StrictOption = Annotated[bool, flag("--strict", help="Fail instead of falling back to CPU.")]
+ThreadsOption = Annotated[
+    int, typer.Option(min=0, help="CPU threads for inference (0: the engine decides).")
+]
+ConfOption = Annotated[float, typer.Option(help="Minimum detection confidence.")]
+RubricOption = Annotated[
+    Path | None, typer.Option(help="Score rubric TOML (default: the model card's).")
+]
+ImgszOption = Annotated[
+    int | None,
+    typer.Option(
+        help="Model input size in pixels, a multiple of 32 (default: the card's photo or "
+        "live size)."
+    ),
+]

@@ -1,0 +1,339 @@
+"""The runtime's commands: `score`, `live`, `check`, `web`. Each parses options, builds a
+config, calls one library function and prints; the root CLI (officescore/cli.py) adds them."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from edge.batch import expand_inputs, prepare_out_dir, score_path
+from edge.cli_common import (
+    EXIT_BAD_INPUT,
+    CardOption,
+    ConfOption,
+    Device,
+    DeviceOption,
+    ImgszOption,
+    ModelOption,
+    RubricOption,
+    StrictOption,
+    ThreadsOption,
+    flag,
+    optional_dependencies,
+    say,
+    user_errors,
+)
+from edge.errors import OfficeScoreError
+from edge.loop import LiveConfig, LiveSummary, run_live
+from edge.pipeline import Pipeline, PipelineConfig
+from edge.results import Result
+from edge.session import Purpose, SessionConfig
+from edge.vocabulary import plural
+from edge.zoo import BUNDLED_NAME, resolve_model
+
+EXIT_CHECK_FAILED = 1
+STRONGER_MODEL_HINT = (
+    "the bundled YOLOX-Nano misses many small office objects; "
+    "`officescore models pull yolox-s` gets a stronger detector (36 MB)"
+)
+
+
+def pipeline_config(
+    model: str | None,
+    card: Path | None,
+    device: Device,
+    strict: bool,
+    threads: int,
+    conf: float,
+    rubric: Path | None,
+    imgsz: int | None,
+    purpose: Purpose,
+) -> PipelineConfig:
+    """The options every model command shares, as a config (a zoo name is resolved here)."""
+    session = SessionConfig(
+        model_path=resolve_model(model, say),
+        card_path=card,
+        device=device.value,
+        strict=strict,
+        threads=threads,
+        imgsz=imgsz,
+        purpose=purpose,
+    )
+    return PipelineConfig(session=session, conf=conf, rubric_path=rubric)
+
+
+def score(
+    paths: Annotated[list[Path], typer.Argument(help="Photos, videos or folders of them.")],
+    json_output: Annotated[
+        bool, flag("--json", help="One JSON object per input on stdout.")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option(help="Write annotated images/videos to this folder.")
+    ] = None,
+    conf: ConfOption = 0.4,
+    sample_fps: Annotated[
+        float, typer.Option(min=0.1, help="Video frames scored per second.")
+    ] = 5.0,
+    model: ModelOption = None,
+    card: CardOption = None,
+    device: DeviceOption = Device.auto,
+    strict: StrictOption = False,
+    threads: ThreadsOption = 0,
+    rubric: RubricOption = None,
+    imgsz: ImgszOption = None,
+) -> None:
+    """Score photos and videos; print a breakdown per input (or JSON with --json)."""
+    with user_errors():
+        config = pipeline_config(model, card, device, strict, threads, conf, rubric, imgsz, "photo")
+        pipeline = Pipeline(config)
+        if out:
+            prepare_out_dir(out)
+        failures = 0
+        for path in expand_inputs(paths):
+            try:
+                result = score_path(path, pipeline, out, sample_fps)
+            except OfficeScoreError as error:
+                say(f"error: {error}")
+                failures += 1
+                continue
+            for note in result.notes:
+                say(f"note: {path}: {note}")
+            if json_output:
+                sys.stdout.write(json.dumps(result.to_record()) + "\n")
+                sys.stdout.flush()
+            else:
+                _print_result(result, bundled=model in (None, BUNDLED_NAME))
+        if failures:
+            raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _print_result(result: Result, bundled: bool) -> None:
+    console = Console(highlight=False)
+    score = result.score
+    assert score is not None
+    frames = f", {plural(result.frames, 'frame')}" if result.kind == "video" else ""
+    table = Table(
+        title=f"{result.source}: office score {score.value}/100{frames} ({score.coverage})",
+        title_justify="left",
+    )
+    for column in ("criterion", "status", "points", "reason"):
+        table.add_column(column)
+    for c in score.criteria:
+        points = "—" if c.status == "not_checked" else f"{c.points:+d}"
+        table.add_row(c.title, c.status.replace("_", " "), points, c.reason)
+    console.print(table)
+    objects = ", ".join(f"{name} ×{n}" for name, n in score.counts.items()) or "none"
+    timing = " ".join(f"{k} {v:.1f}" for k, v in result.timings_ms.items())
+    console.print(
+        f"objects: {objects}\njudged by {result.model} on {result.engine}; ms: {timing}",
+        markup=False,
+    )
+    if bundled:
+        console.print(f"tip: {STRONGER_MODEL_HINT}", markup=False)
+    console.print()
+
+
+def live(
+    source: Annotated[
+        str,
+        typer.Option(
+            help="Camera index, video file, stream URL, 'demo', or 'auto' (camera 0, else demo)."
+        ),
+    ] = "auto",
+    headless: Annotated[
+        bool, flag("--headless", help="No window: one JSON line per processed frame.")
+    ] = False,
+    max_frames: Annotated[
+        int | None, typer.Option(min=1, help="Stop after this many frames.")
+    ] = None,
+    record: Annotated[
+        Path | None, typer.Option(help="Record the annotated video to this file (.mp4).")
+    ] = None,
+    loop: Annotated[
+        bool, flag("--loop", help="Play a video file again and again (stop with Ctrl-C).")
+    ] = False,
+    realtime: Annotated[
+        bool,
+        flag(
+            "--realtime/--no-realtime",
+            help="Play files at their own frame rate; --no-realtime takes every frame "
+            "as fast as the pipeline can.",
+        ),
+    ] = True,
+    conf: ConfOption = 0.4,
+    model: ModelOption = None,
+    card: CardOption = None,
+    device: DeviceOption = Device.auto,
+    strict: StrictOption = False,
+    threads: ThreadsOption = 0,
+    rubric: RubricOption = None,
+    imgsz: ImgszOption = None,
+) -> None:
+    """Score a webcam, stream or video live, in a window or as JSON lines."""
+    with user_errors():
+        config = pipeline_config(model, card, device, strict, threads, conf, rubric, imgsz, "live")
+        pipeline = Pipeline(config)
+        live_config = LiveConfig(
+            source=source,
+            realtime=realtime,
+            headless=headless,
+            max_frames=max_frames,
+            record=record,
+            loop=loop,
+        )
+        summary = run_live(live_config, pipeline, sys.stdout, lambda text: say(f"note: {text}"))
+        say(summary_line(summary))
+        if summary.lost:
+            say(f"warning: {summary.lost}")
+
+
+def summary_line(summary: LiveSummary) -> str:
+    stages = " ".join(f"{k} {v:.1f}" for k, v in summary.stage_p50_ms.items())
+    final = summary.last_score.value if summary.last_score else "n/a"
+    ending = "stopped by user" if summary.interrupted else "done"
+    replays = f", {plural(summary.replays, 'replay')}" if summary.replays else ""
+    return (
+        f"{ending}: {plural(summary.frames, 'frame')} from {summary.source} in "
+        f"{summary.elapsed_s:.1f} s ({summary.fps:.1f} fps), dropped {summary.dropped}{replays}, "
+        f"{plural(summary.reconnects, 'reconnect')} (gaps {summary.gap_seconds:.1f} s), "
+        f"final score {final}; p50 ms: {stages}"
+    )
+
+
+_CHECK_MARKS = {
+    "pass": "[green]● pass[/]",
+    "warn": "[yellow]● warn[/]",
+    "fail": "[red]● fail[/]",
+    "not_checked": "[dim]○ not checked[/]",
+}
+
+
+def check(
+    photos: Annotated[list[Path] | None, typer.Argument(help="Photos of your background.")] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Check live instead: camera index, video, URL or 'demo'.")
+    ] = None,
+    json_output: Annotated[
+        bool, flag("--json", help="One JSON object per photo, or per second live.")
+    ] = False,
+    explain: Annotated[bool, flag("--explain", help="Print the thresholds and stop.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Write annotated photos to this folder.")] = None,
+    window: Annotated[float, typer.Option(min=0.1, help="Live: seconds the verdict covers.")] = 3.0,
+    headless: Annotated[bool, flag("--headless", help="Live: no window, JSON per second.")] = False,
+    max_frames: Annotated[
+        int | None, typer.Option(min=1, help="Live: stop after N frames.")
+    ] = None,
+    thresholds: Annotated[
+        Path | None, typer.Option(help="Thresholds TOML (default: bundled).")
+    ] = None,
+    conf: ConfOption = 0.4,
+    model: ModelOption = None,
+    card: CardOption = None,
+    device: DeviceOption = Device.auto,
+    strict: StrictOption = False,
+    threads: ThreadsOption = 0,
+    imgsz: ImgszOption = None,
+) -> None:
+    """Check your video-call background. Exit 0: nothing fails, 1: something does, 2: bad input."""
+    from edge.background_check import CheckConfig, Checker
+    from edge.background_check import explain as explain_thresholds
+
+    failures: list[str] = []
+    with user_errors():
+        if explain:
+            Console(highlight=False).print(explain_thresholds(thresholds), markup=False)
+            return
+        if not photos and source is None:
+            raise OfficeScoreError("give photos to check, or --source for a live check")
+        purpose: Purpose = "photo" if source is None else "live"
+        config = pipeline_config(model, card, device, strict, threads, conf, None, imgsz, purpose)
+        checker = Checker(CheckConfig(config, thresholds, window))
+        if out:
+            prepare_out_dir(out)
+        if source is not None:
+            final = checker.check_live(
+                source,
+                headless or json_output,
+                max_frames,
+                sys.stdout,
+                lambda text: say(f"note: {text}"),
+            )
+            if final and final.check:
+                failures += [f"{v.title} (live)" for v in final.check.failures]
+        for path in expand_inputs(photos or []):
+            result = checker.check_photo(path, out / f"{path.stem}.check.jpg" if out else None)
+            assert result.check is not None
+            failures += [f"{v.title} ({path.name})" for v in result.check.failures]
+            if json_output:
+                sys.stdout.write(json.dumps(result.to_record()) + "\n")
+                sys.stdout.flush()
+                continue
+            table = Table(title=f"{path}: background check", title_justify="left")
+            for column in ("criterion", "verdict", "reason"):
+                table.add_column(column)
+            for verdict in result.check.verdicts:
+                table.add_row(verdict.title, _CHECK_MARKS[verdict.status], verdict.reason)
+            console = Console(highlight=False)
+            console.print(table)
+            console.print(f"judged by {result.model} on {result.engine}\n", markup=False)
+    if failures:
+        say(f"verdict: fail: {'; '.join(failures)} (exit {EXIT_CHECK_FAILED})")
+        raise typer.Exit(EXIT_CHECK_FAILED)
+    say("verdict: pass: nothing fails (exit 0)")
+
+
+def web(
+    port: Annotated[int, typer.Option(help="Port of the local page.")] = 8501,
+    host: Annotated[
+        str, typer.Option(help="Address to bind; 0.0.0.0 exposes it to your network.")
+    ] = "127.0.0.1",
+    model: ModelOption = None,
+    device: DeviceOption = Device.auto,
+) -> None:
+    """Start the local web page: upload a photo, get it annotated and scored.
+
+    This process becomes the Streamlit server (exec), so Ctrl-C and SIGTERM reach it directly
+    and nothing is left running behind it.
+    """
+    from edge.photo_page import MAX_PIXELS, MAX_UPLOAD_BYTES
+
+    with user_errors(), optional_dependencies():
+        import streamlit  # noqa: F401  (only to say early that the `web` extra is missing)
+
+        model_path = resolve_model(model, say)
+        script = Path(__file__).with_name("streamlit_page.py")
+        command = [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(script),
+            "--server.address",
+            host,
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--client.toolbarMode",
+            "minimal",
+            "--server.maxUploadSize",
+            str(MAX_UPLOAD_BYTES // (1024 * 1024)),
+            "--",
+            "--device",
+            device.value,
+            *(["--model", str(model_path.resolve())] if model_path else []),
+        ]
+        environment = {**os.environ, "CV_IO_MAX_IMAGE_PIXELS": str(MAX_PIXELS)}
+        say(f"officescore web on http://{host}:{port} (Ctrl-C stops it)")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(sys.executable, command, environment)

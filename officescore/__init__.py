@@ -1,0 +1,1 @@
+"""The `officescore` command: the root that assembles every package's commands."""

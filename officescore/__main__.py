@@ -1,0 +1,3 @@
+from officescore.cli import main
+
+main()

@@ -1,0 +1,66 @@
+"""The shared CLI pieces: install hints that name the right extra, one-line usage errors."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+import tomllib
+
+from edge.cli_common import EXTRA_OF, install_hint
+from tests.conftest import REPO
+
+EXTRAS = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+
+
+def distribution(requirement: str) -> str:
+    return re.split(r"[<>=\[; ]", requirement, maxsplit=1)[0].lower().replace("-", "_")
+
+
+@pytest.mark.parametrize("module", sorted(EXTRA_OF))
+def test_each_hint_names_an_extra_that_installs_the_package(module: str) -> None:
+    extra = EXTRA_OF[module]
+    assert install_hint(module) == f"pip install 'officescore[{extra}]'"
+    assert module in {distribution(r) for r in EXTRAS[extra]}, (module, EXTRAS[extra])
+
+
+BLOCK_STREAMLIT = """
+import sys
+class Missing:
+    def find_spec(self, name, path=None, target=None):
+        if name == "streamlit" or name.startswith("streamlit."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, Missing())
+sys.argv = ["officescore", "web"]
+from officescore.cli import main
+main()
+"""
+
+
+def test_web_without_streamlit_names_the_web_extra() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", BLOCK_STREAMLIT], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: this command needs streamlit: pip install 'officescore[web]'"
+    )
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["score"], "Missing argument"),
+        (["score", "x.jpg", "--conf", "high"], "Invalid value for '--conf'"),
+        (["live", "--no-such-flag"], "No such option: --no-such-flag"),
+    ],
+)
+def test_usage_errors_are_one_line(args: list[str], message: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "officescore", *args], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: ") and message in line
