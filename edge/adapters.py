@@ -35,7 +35,9 @@ class Prepared:
 class Adapter(Protocol):
     def prepare(self, frame: np.ndarray) -> Prepared: ...
 
-    def decode(self, outputs: list[np.ndarray], prepared: Prepared, conf: float) -> Detections: ...
+    def decode(
+        self, outputs: list[np.ndarray], prepared: Prepared, conf: np.ndarray
+    ) -> Detections: ...
 
 
 class YoloxAdapter:
@@ -67,14 +69,17 @@ class YoloxAdapter:
         scale = self.letterbox(frame)
         return Prepared({self.input_name: self.letterbox.tensor}, (scale, scale), frame.shape[:2])
 
-    def decode(self, outputs: list[np.ndarray], prepared: Prepared, conf: float) -> Detections:
+    def decode(self, outputs: list[np.ndarray], prepared: Prepared, conf: np.ndarray) -> Detections:
+        """`conf`: the confidence each label must reach."""
         raw = outputs[0].reshape(-1, outputs[0].shape[-1])
         if raw.shape != (len(self.offsets), 5 + len(self.card.labels)):
             raise OfficeScoreError(
                 f"model output {outputs[0].shape} does not fit card {self.card.name} "
                 f"({len(self.offsets)} points × {5 + len(self.card.labels)} values)"
             )
-        boxes, scores, class_index = decode_yolox(raw, self.offsets, self.strides, conf)
+        boxes, scores, class_index = decode_yolox(raw, self.offsets, self.strides, conf.min())
+        confident = scores >= conf[class_index]
+        boxes, scores, class_index = boxes[confident], scores[confident], class_index[confident]
         keep = nms_per_class(boxes, scores, class_index, self.nms_iou)
         return Detections(
             xyxy=scale_boxes(boxes[keep], prepared.scale_xy, prepared.frame_hw),
@@ -113,14 +118,15 @@ class MaskRCNNAdapter:
         scale = (frame.shape[1] / width, frame.shape[0] / height)
         return Prepared({self.input_name: self._tensor}, scale, (height, width))
 
-    def decode(self, outputs: list[np.ndarray], prepared: Prepared, conf: float) -> Detections:
+    def decode(self, outputs: list[np.ndarray], prepared: Prepared, conf: np.ndarray) -> Detections:
         if len(outputs) != 4:
             raise OfficeScoreError(
                 f"{self.card.name}: expected 4 outputs (boxes, labels, scores, masks), "
                 f"got {len(outputs)}"
             )
         boxes, labels, scores, masks = outputs
-        keep = (scores >= conf) & (labels >= 0) & (labels < len(self.labels))
+        known = (labels >= 0) & (labels < len(self.labels))
+        keep = known & (scores >= conf[np.where(known, labels, 0)])
         keep &= np.isfinite(boxes).all(axis=1)
         class_index = labels[keep].astype(np.int64)
         frame_boxes = scale_boxes(boxes[keep], prepared.scale_xy, prepared.frame_hw)

@@ -111,7 +111,13 @@ StrictOption = Annotated[bool, flag("--strict", help="Fail instead of falling ba
 ThreadsOption = Annotated[
     int, typer.Option(min=0, help="CPU threads for inference (0: the engine decides).")
 ]
-ConfOption = Annotated[float, typer.Option(help="Minimum detection confidence.")]
+ConfOption = Annotated[
+    float | None,
+    typer.Option(
+        help="Minimum detection confidence for every class (default: the model card's, 0.4 "
+        "with lower values for classes it measured)."
+    ),
+]
 RubricOption = Annotated[
     Path | None, typer.Option(help="Score rubric TOML (default: the model card's).")
 ]

@@ -51,7 +51,7 @@ def pipeline_config(
     device: Device,
     strict: bool,
     threads: int,
-    conf: float,
+    conf: float | None,
     rubric: Path | None,
     imgsz: int | None,
     purpose: Purpose,
@@ -77,7 +77,7 @@ def score(
     out: Annotated[
         Path | None, typer.Option(help="Write annotated images/videos to this folder.")
     ] = None,
-    conf: ConfOption = 0.4,
+    conf: ConfOption = None,
     sample_fps: Annotated[
         float, typer.Option(min=0.1, help="Video frames scored per second.")
     ] = 5.0,
@@ -167,7 +167,7 @@ def live(
             "as fast as the pipeline can.",
         ),
     ] = True,
-    conf: ConfOption = 0.4,
+    conf: ConfOption = None,
     model: ModelOption = None,
     card: CardOption = None,
     device: DeviceOption = Device.auto,
@@ -233,7 +233,7 @@ def check(
     thresholds: Annotated[
         Path | None, typer.Option(help="Thresholds TOML (default: bundled).")
     ] = None,
-    conf: ConfOption = 0.4,
+    conf: ConfOption = None,
     model: ModelOption = None,
     card: CardOption = None,
     device: DeviceOption = Device.auto,

@@ -18,6 +18,7 @@ from edge.errors import OfficeScoreError
 from edge.vocabulary import CANONICAL_ID, CANONICAL_NAMES, OTHER_ID
 
 CARD_METADATA_KEY = "officescore.card"
+DEFAULT_CONF = 0.4
 BUNDLED_MODEL = "yolox_nano"
 
 
@@ -36,6 +37,29 @@ class ModelCard:
     def visible_names(self) -> frozenset[str]:
         """Canonical names this model can detect at all."""
         return frozenset(CANONICAL_NAMES[i] for i in set(self.canonical_of_label.tolist()))
+
+    @property
+    def unreliable_names(self) -> frozenset[str]:
+        """Canonical names whose every label the card's [reliability] table measured below its
+        `min_recall` on real photos: too rarely found to earn a reward by."""
+        table = self.settings.get("reliability", {})
+        recall, floor = table.get("recall", {}), float(table.get("min_recall", 0.0))
+        reliable = {
+            int(canonical)
+            for label, canonical in zip(self.labels, self.canonical_of_label, strict=True)
+            if float(recall.get(label, 1.0)) >= floor
+        }
+        return self.visible_names - {CANONICAL_NAMES[i] for i in reliable}
+
+    def class_conf(self, conf: float | None) -> np.ndarray:
+        """The confidence each label must reach: `conf` for all when the user gave one, else
+        the card's [decode] conf with its per-label `class_conf` exceptions."""
+        decode = self.settings.get("decode", {})
+        if conf is not None:
+            return np.full(len(self.labels), conf, np.float32)
+        default = float(decode.get("conf", DEFAULT_CONF))
+        per_label = decode.get("class_conf", {})
+        return np.array([float(per_label.get(x, default)) for x in self.labels], np.float32)
 
 
 def bundled_dir() -> Path:

@@ -19,13 +19,13 @@ from edge.types import Detections
 @dataclass(frozen=True)
 class PipelineConfig:
     session: SessionConfig = field(default_factory=SessionConfig)
-    conf: float = 0.4
+    conf: float | None = None  # None: the card's thresholds
     rubric_path: Path | None = None
 
 
 class Pipeline:
     def __init__(self, config: PipelineConfig) -> None:
-        if not 0.0 < config.conf <= 1.0:
+        if config.conf is not None and not 0.0 < config.conf <= 1.0:
             raise OfficeScoreError(f"--conf must be in (0, 1], got {config.conf}")
         self.config = config
         self.detector = Detector(config.session)
@@ -42,7 +42,8 @@ class Pipeline:
         return self.detector.model_name
 
     def rolling(self) -> RollingScore:
-        return RollingScore(self.rubric, self.detector.card.visible_names)
+        card = self.detector.card
+        return RollingScore(self.rubric, card.visible_names, unreliable=card.unreliable_names)
 
     def analyze(
         self,
@@ -55,7 +56,10 @@ class Pipeline:
         detections, timings = self.detector.detect(image, conf or self.config.conf)
         start = time.perf_counter()
         if rolling is None:
-            score = score_detections(detections, self.rubric, self.detector.card.visible_names)
+            card = self.detector.card
+            score = score_detections(
+                detections, self.rubric, card.visible_names, card.unreliable_names
+            )
         else:
             score = rolling.update(detections, t)
         timings["score"] = (time.perf_counter() - start) * 1e3

@@ -27,6 +27,7 @@ class Criterion:
     at_least: int
     reason_yes: str
     reason_no: str
+    implied_by: tuple[int, ...] = ()  # objects that imply this one (a laptop is on a desk)
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,8 @@ def load_rubric(path: Path) -> Rubric:
 def _criterion(entry: dict, kind: Literal["reward", "penalty"], path: Path) -> Criterion:
     yes, no = ("met", "missing") if kind == "reward" else ("hit", "clear")
     try:
-        unknown = [name for name in entry["objects"] if name not in CANONICAL_ID]
+        named = [*entry["objects"], *entry.get("implied_by", [])]
+        unknown = [name for name in named if name not in CANONICAL_ID]
         if unknown:
             raise OfficeScoreError(f"rubric {path}: unknown object names {unknown}")
         criterion = Criterion(
@@ -62,6 +64,7 @@ def _criterion(entry: dict, kind: Literal["reward", "penalty"], path: Path) -> C
             at_least=int(entry.get("at_least", 1)),
             reason_yes=str(entry[yes]),
             reason_no=str(entry[no]),
+            implied_by=tuple(CANONICAL_ID[name] for name in entry.get("implied_by", [])),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise OfficeScoreError(f"rubric {path}: bad {kind} entry {entry!r}: {error}") from None
@@ -70,36 +73,64 @@ def _criterion(entry: dict, kind: Literal["reward", "penalty"], path: Path) -> C
     return criterion
 
 
-def score_counts(counts: np.ndarray, rubric: Rubric, visible: Iterable[str]) -> Score:
+def score_counts(
+    counts: np.ndarray,
+    rubric: Rubric,
+    visible: Iterable[str],
+    unreliable: Iterable[str] = (),
+) -> Score:
     """Apply `rubric` to a count vector over the canonical vocabulary.
 
-    `visible` is what the model can detect; criteria outside it are "not checked".
+    `visible` is what the model can detect; `unreliable`, what it detects too rarely on real
+    photos to judge a reward by. A criterion the model cannot judge is "not checked" and left
+    out of the possible points. Penalties count whatever visible object is found.
     """
     visible_ids = {CANONICAL_ID[name] for name in visible}
+    judged_ids = visible_ids - {CANONICAL_ID[name] for name in unreliable}
     count_of = [int(c) for c in counts.tolist()]
     results = []
     earned = possible = penalty = 0
     for criterion in rubric.criteria:
         count = sum(count_of[i] for i in criterion.object_ids)
-        if not visible_ids.intersection(criterion.object_ids):
-            results.append(_result(criterion, "not_checked", 0, count, "the model cannot see this"))
-            continue
-        present = count >= criterion.at_least
-        reason = (criterion.reason_yes if present else criterion.reason_no).format(count=count)
-        if criterion.kind == "reward":
-            possible += criterion.points
-            points = criterion.points if present else 0
-            earned += points
-            results.append(
-                _result(criterion, "met" if present else "missing", points, count, reason)
-            )
-        else:
+        if criterion.kind == "penalty":
+            if not visible_ids.intersection(criterion.object_ids):
+                results.append(_not_checked(criterion, count, "the model cannot see this"))
+                continue
+            present = count >= criterion.at_least
+            reason = (criterion.reason_yes if present else criterion.reason_no).format(count=count)
             points = -criterion.points if present else 0
             penalty += -points
             results.append(_result(criterion, "hit" if present else "clear", points, count, reason))
+            continue
+        direct = judged_ids.intersection(criterion.object_ids)
+        implying = [i for i in criterion.implied_by if i in judged_ids and count_of[i] > 0]
+        if not direct and not judged_ids.intersection(criterion.implied_by):
+            why = (
+                "the model finds this too rarely on real photos to judge it"
+                if visible_ids.intersection(criterion.object_ids)
+                else "the model cannot see this"
+            )
+            results.append(_not_checked(criterion, count, why))
+            continue
+        possible += criterion.points
+        if direct and count >= criterion.at_least:
+            reason = criterion.reason_yes.format(count=count)
+        elif implying:
+            names = ", ".join(CANONICAL_NAMES[i] for i in implying)
+            reason = f"implied by {names} (the model has no reliable class for it)"
+        else:
+            reason = criterion.reason_no.format(count=count)
+            results.append(_result(criterion, "missing", 0, count, reason))
+            continue
+        earned += criterion.points
+        results.append(_result(criterion, "met", criterion.points, count, reason))
     value = round(100 * earned / possible) - penalty if possible else 0
     named_counts = {CANONICAL_NAMES[i]: c for i, c in enumerate(count_of) if c > 0}
     return Score(value=min(max(value, 0), 100), criteria=tuple(results), counts=named_counts)
+
+
+def _not_checked(criterion: Criterion, count: int, reason: str) -> CriterionResult:
+    return _result(criterion, "not_checked", 0, count, reason)
 
 
 def _result(
@@ -109,8 +140,10 @@ def _result(
     return CriterionResult(criterion.id, criterion.title, status, points, max_points, count, reason)
 
 
-def score_detections(detections: Detections, rubric: Rubric, visible: Iterable[str]) -> Score:
-    return score_counts(detections.canonical_counts(), rubric, visible)
+def score_detections(
+    detections: Detections, rubric: Rubric, visible: Iterable[str], unreliable: Iterable[str] = ()
+) -> Score:
+    return score_counts(detections.canonical_counts(), rubric, visible, unreliable)
 
 
 class RollingScore:
@@ -126,11 +159,13 @@ class RollingScore:
         visible: Iterable[str],
         half_life_s: float = 1.0,
         hysteresis: float = 0.25,
+        unreliable: Iterable[str] = (),
     ) -> None:
         if half_life_s < 0 or not 0 <= hysteresis < 0.5:
             raise ValueError("half_life_s must be >= 0 and hysteresis in [0, 0.5)")
         self.rubric = rubric
         self.visible = frozenset(visible)
+        self.unreliable = frozenset(unreliable)
         self.half_life_s = half_life_s
         self.hysteresis = hysteresis
         self._average: np.ndarray | None = None
@@ -153,5 +188,7 @@ class RollingScore:
                 self._score = None
         self._last_t = t
         if self._score is None:
-            self._score = score_counts(self._stable.astype(np.int64), self.rubric, self.visible)
+            self._score = score_counts(
+                self._stable.astype(np.int64), self.rubric, self.visible, self.unreliable
+            )
         return self._score

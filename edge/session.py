@@ -96,6 +96,7 @@ class Detector:
             card = card_from_metadata(model_path, self.session.get_modelmeta().custom_metadata_map)
         self.card: ModelCard = card
         self.adapter: Adapter = make_adapter(self.card, self._size(config))
+        self._threshold_cache: dict[float | None, np.ndarray] = {}
         self._output_names = [output.name for output in self.session.get_outputs()]
         graph_inputs = self.session.get_inputs()
         # a card may leave out the input's name; a one-input graph only has one to give
@@ -121,10 +122,18 @@ class Detector:
         size = getattr(self.adapter, "size", None)
         return f"{self.card.name}@{size[1]}" if size else self.card.name
 
+    def _thresholds(self, conf: float | None) -> np.ndarray:
+        if conf not in self._threshold_cache:
+            self._threshold_cache[conf] = self.card.class_conf(conf)
+        return self._threshold_cache[conf]
+
     def warm_up(self) -> None:
         self.detect(np.zeros((480, 640, 3), np.uint8), conf=1.0)
 
-    def detect(self, frame: np.ndarray, conf: float) -> tuple[Detections, dict[str, float]]:
+    def detect(
+        self, frame: np.ndarray, conf: float | None = None
+    ) -> tuple[Detections, dict[str, float]]:
+        """`conf`: one threshold for every label; None: the card's (per-label where it says)."""
         start = time.perf_counter()
         prepared = self.adapter.prepare(frame)
         prepared_at = time.perf_counter()
@@ -137,7 +146,7 @@ class Detector:
             line = first_line(error)
             raise OfficeScoreError(f"inference failed on {self.card.name}: {line}") from None
         inferred_at = time.perf_counter()
-        detections = self.adapter.decode(outputs, prepared, conf)
+        detections = self.adapter.decode(outputs, prepared, self._thresholds(conf))
         done_at = time.perf_counter()
         timings = {
             "preprocess": (prepared_at - start) * 1e3,

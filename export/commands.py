@@ -12,13 +12,20 @@ from rich.table import Table
 from edge.cli_common import (
     Device,
     DeviceOption,
+    ImgszOption,
+    ModelOption,
     flag,
     optional_dependencies,
     parse_size,
+    say,
     user_errors,
 )
+from edge.errors import OfficeScoreError
+from edge.zoo import resolve_model
 
 if TYPE_CHECKING:
+    from edge.calibration import CalibrationReport
+    from export.evaluate import EvaluationReport
     from export.run import Int8Result
 
 export_app = typer.Typer(no_args_is_help=True, help="Turn source models into verified ONNX models.")
@@ -158,9 +165,18 @@ def print_int8(err: Console, int8: Int8Result) -> None:
 
 
 def evaluate(
-    model: Annotated[Path, typer.Option(help="The ONNX model to evaluate.")],
-    coco: Annotated[Path, typer.Option(help="COCO-format annotations (instances JSON).")],
-    images: Annotated[Path, typer.Option(help="Folder holding the annotated images.")],
+    images: Annotated[Path, typer.Option(help="Folder holding the photos.")],
+    coco: Annotated[
+        Path | None, typer.Option(help="COCO-format annotations (instances JSON) for mAP.")
+    ] = None,
+    ratings: Annotated[
+        Path | None,
+        typer.Option(help="A person's rating band per photo (TSV): compare the scores with it."),
+    ] = None,
+    tolerance: Annotated[
+        int, typer.Option(min=0, help="Ratings: points a score may lie outside its band.")
+    ] = 5,
+    model: ModelOption = None,
     torchscript: Annotated[
         Path | None, typer.Option(help="Its TorchScript source, to report the mAP delta.")
     ] = None,
@@ -168,37 +184,69 @@ def evaluate(
         Path | None, typer.Option(help="Model card, if not beside or inside the model.")
     ] = None,
     device: DeviceOption = Device.auto,
-    conf: Annotated[float, typer.Option(help="Lowest score kept (mAP wants low).")] = 0.05,
+    conf: Annotated[float, typer.Option(help="mAP: lowest score kept (mAP wants low).")] = 0.05,
+    imgsz: ImgszOption = None,
     json_output: Annotated[bool, flag("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """COCO box and mask mAP of an ONNX model (and the delta to its TorchScript source)."""
+    """COCO box (and mask) mAP with per-class AP and recall (--coco), and how scores compare
+    with a person's ratings (--ratings)."""
     import json
 
     from rich.progress import Progress
 
-    from export.evaluate import METRIC_NAMES, EvaluateRequest, run_evaluation
+    if coco is None and ratings is None:
+        with user_errors():
+            raise OfficeScoreError("give --coco annotations for mAP, --ratings, or both")
+    output: dict[str, object] = {}
+    with user_errors(), optional_dependencies():
+        model_path = resolve_model(model, say)
+        if coco is not None:
+            from export.evaluate import EvaluateRequest, run_evaluation
 
-    request = EvaluateRequest(
-        model=model,
-        coco=coco,
-        images=images,
-        torchscript=torchscript,
-        card=card,
-        device=device.value,
-        conf=conf,
-    )
-    with (
-        user_errors(),
-        optional_dependencies(),
-        Progress(console=Console(stderr=True), transient=True) as bar,
-    ):
-        task = bar.add_task("evaluating", total=None)
-        report = run_evaluation(
-            request, lambda done, total: bar.update(task, completed=done, total=total)
-        )
+            request = EvaluateRequest(
+                model=model_path,
+                coco=coco,
+                images=images,
+                torchscript=torchscript,
+                card=card,
+                device=device.value,
+                conf=conf,
+                imgsz=imgsz,
+            )
+            with Progress(console=Console(stderr=True), transient=True) as bar:
+                task = bar.add_task("evaluating", total=None)
+                report = run_evaluation(
+                    request, lambda done, total: bar.update(task, completed=done, total=total)
+                )
+            output["coco"] = report.to_dict()
+            if not json_output:
+                print_map(report, coco)
+        if ratings is not None:
+            from edge.calibration import calibrate, read_ratings
+            from edge.pipeline import Pipeline, PipelineConfig
+            from edge.session import SessionConfig
+
+            session = SessionConfig(
+                model_path=model_path, card_path=card, device=device.value, imgsz=imgsz
+            )
+            calibration = calibrate(
+                Pipeline(PipelineConfig(session=session)),
+                images,
+                read_ratings(ratings),
+                tolerance,
+                coco,
+            )
+            output["ratings"] = calibration.to_dict()
+            if not json_output:
+                print_calibration(calibration)
     if json_output:
-        print(json.dumps(report.to_dict()))
-        return
+        print(json.dumps(output))
+
+
+def print_map(report: EvaluationReport, coco: Path) -> None:
+    from export.evaluate import METRIC_NAMES
+
+    console = Console(highlight=False)
     table = Table(title=f"COCO mAP on {coco.name}")
     table.add_column("model")
     table.add_column("type")
@@ -209,4 +257,45 @@ def evaluate(
         for kind, values in (("bbox", metrics.bbox), ("segm", metrics.segm)):
             if values is not None:
                 table.add_row(metrics.name, kind, *(f"{values[n]:.3f}" for n in METRIC_NAMES))
-    Console(highlight=False).print(table)
+    console.print(table)
+    if report.onnx.per_class:
+        classes = Table(title="objects the rubric counts: found or missed (box, IoU 0.5 recall)")
+        for column in ("class", "instances", "AP", "AP50", "recall@0.5"):
+            classes.add_column(column)
+        for name, values in report.onnx.per_class.items():
+            classes.add_row(
+                name,
+                str(int(values["instances"])),
+                f"{values['AP']:.3f}",
+                f"{values['AP50']:.3f}",
+                f"{values['recall50']:.0%}",
+            )
+        console.print(classes)
+
+
+def print_calibration(report: CalibrationReport) -> None:
+    console = Console(highlight=False)
+    table = Table(title=f"scores by {report.model} beside a person's rating")
+    for column in ("photo", "band", "score", "", "what counted"):
+        table.add_column(column, overflow="fold")
+    for row in report.rows:
+        table.add_row(
+            row.rating.file,
+            f"{row.rating.low}–{row.rating.high}",
+            str(row.score),
+            "✓" if row.within else "✗",
+            ", ".join(row.counted) or "nothing",
+        )
+    console.print(table)
+    console.print(
+        f"{report.within} of {len(report.rows)} photos score within their band "
+        f"(± {report.tolerance} points)",
+        markup=False,
+    )
+    agreement = report.criterion_agreement()
+    if agreement:
+        console.print(
+            "criteria that agree with the ground truth (the same rubric on COCO's own boxes): "
+            + ", ".join(f"{name} {agree}/{total}" for name, (agree, total) in agreement.items()),
+            markup=False,
+        )

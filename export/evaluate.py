@@ -7,7 +7,7 @@ import contextlib
 import io
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,8 @@ import numpy as np
 
 from edge.batch import read_image
 from edge.errors import OfficeScoreError
+from edge.modelcard import ModelCard, bundled_dir
+from edge.rubric import load_rubric
 from edge.session import Detector, SessionConfig
 from edge.types import InstanceMasks
 
@@ -24,13 +26,14 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class EvaluateRequest:
-    model: Path
+    model: Path | None  # None: the bundled detector
     coco: Path
     images: Path
     torchscript: Path | None = None
     card: Path | None = None
     device: str = "auto"
     conf: float = 0.05
+    imgsz: int | None = None
 
 
 @dataclass
@@ -40,6 +43,7 @@ class ModelMetrics:
     seconds: float
     bbox: dict[str, float]
     segm: dict[str, float] | None
+    per_class: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -129,23 +133,60 @@ def to_records(
     return records
 
 
-def coco_metrics(
-    ground_truth: Any, records: list[dict[str, Any]], iou_type: str
-) -> dict[str, float]:
+def _cocoeval(ground_truth: Any, records: list[dict[str, Any]], iou_type: str) -> Any:
     from pycocotools.cocoeval import COCOeval
 
-    if not records:
-        return dict.fromkeys(METRIC_NAMES, 0.0)
     with _quiet():
         results = ground_truth.loadRes(records)
         evaluation = COCOeval(ground_truth, results, iou_type)
         evaluation.evaluate()
         evaluation.accumulate()
         evaluation.summarize()
+    return evaluation
+
+
+def coco_metrics(
+    ground_truth: Any, records: list[dict[str, Any]], iou_type: str
+) -> dict[str, float]:
+    if not records:
+        return dict.fromkeys(METRIC_NAMES, 0.0)
+    evaluation = _cocoeval(ground_truth, records, iou_type)
     return {
         name: round(float(max(value, 0.0)), 4)
         for name, value in zip(METRIC_NAMES, evaluation.stats[:6], strict=True)
     }
+
+
+def per_class_metrics(
+    ground_truth: Any, records: list[dict[str, Any]], names: set[str]
+) -> dict[str, dict[str, float]]:
+    """Box AP, AP50 and recall at IoU 0.5 (up to 100 detections) for each category in `names`
+    that has ground truth here: which objects a model finds, and which it misses."""
+    present = {
+        c["id"]: c["name"]
+        for c in ground_truth.loadCats(ground_truth.getCatIds())
+        if c["name"] in names and ground_truth.getAnnIds(catIds=[c["id"]], iscrowd=False)
+    }
+    evaluation = _cocoeval(ground_truth, records, "bbox") if records else None
+    table = {}
+    for category, name in sorted(present.items(), key=lambda item: item[1]):
+        instances = len(ground_truth.getAnnIds(catIds=[category], iscrowd=False))
+        table[name] = {"AP": 0.0, "AP50": 0.0, "recall50": 0.0, "instances": instances}
+        if evaluation is None:
+            continue
+        k = list(evaluation.params.catIds).index(category)
+        precision = evaluation.eval["precision"][:, :, k, 0, -1]  # IoU × recall, all areas
+        at_50 = precision[0][precision[0] > -1]
+        table[name] |= {
+            "AP": round(_mean(precision[precision > -1]), 4),
+            "AP50": round(_mean(at_50), 4),
+            "recall50": round(max(float(evaluation.eval["recall"][0, k, 0, -1]), 0.0), 4),
+        }
+    return table
+
+
+def _mean(values: np.ndarray) -> float:
+    return float(values.mean()) if values.size else 0.0
 
 
 def _images(request: EvaluateRequest, ground_truth: Any) -> list[tuple[int, Path]]:
@@ -168,7 +209,12 @@ def evaluate_onnx(
 ) -> tuple[ModelMetrics, tuple[str, ...]]:
     """Metrics of the ONNX model, and its labels (so TorchScript can be read the same way)."""
     detector = Detector(
-        SessionConfig(model_path=request.model, card_path=request.card, device=request.device)
+        SessionConfig(
+            model_path=request.model,
+            card_path=request.card,
+            device=request.device,
+            imgsz=request.imgsz,
+        )
     )
     categories = category_ids(detector.card.labels, ground_truth)
     if not categories:
@@ -194,11 +240,12 @@ def evaluate_onnx(
     seconds = time.perf_counter() - started
     segm = coco_metrics(ground_truth, records, "segm") if has_masks else None
     metrics = ModelMetrics(
-        f"{detector.card.name} (ONNX, {detector.provider})",
+        f"{detector.model_name} (ONNX, {detector.provider})",
         len(images),
         seconds,
         coco_metrics(ground_truth, records, "bbox"),
         segm,
+        per_class_metrics(ground_truth, records, rubric_labels(detector.card)),
     )
     return metrics, detector.card.labels
 
@@ -238,6 +285,17 @@ def evaluate_torchscript(
         coco_metrics(ground_truth, records, "bbox"),
         coco_metrics(ground_truth, records, "segm"),
     )
+
+
+def rubric_labels(card: ModelCard) -> set[str]:
+    """The model's labels that the score rubric counts (through their canonical names)."""
+    rubric = load_rubric(card.rubric_path or bundled_dir() / "rubric.toml")
+    used = {i for criterion in rubric.criteria for i in criterion.object_ids}
+    return {
+        label
+        for label, canonical in zip(card.labels, card.canonical_of_label.tolist(), strict=True)
+        if canonical in used
+    }
 
 
 def run_evaluation(request: EvaluateRequest, progress: Progress) -> EvaluationReport:

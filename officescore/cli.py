@@ -22,9 +22,10 @@ class OneLineErrors(TyperGroup):
     """Usage errors (a bad option value, a missing argument) as one `error:` line, exit 2,
     like every other error, instead of click's usage box."""
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        standalone_mode = kwargs.pop("standalone_mode", True)
         try:
-            code = super().main(*args, standalone_mode=False, **kwargs)
+            code = super().main(*args, **{**kwargs, "standalone_mode": False})
         except click_errors.UsageError as error:
             if type(error).__name__ == "NoArgsIsHelpError" and error.ctx is not None:
                 typer.echo(error.ctx.get_help())
