@@ -20,6 +20,7 @@ from edge.cli_common import (
     flag,
     optional_dependencies,
     parse_size,
+    say,
     user_errors,
 )
 from edge.errors import OfficeScoreError
@@ -36,6 +37,10 @@ def bench(
     ] = None,
     size: Annotated[list[str] | None, typer.Option(help="Frame sizes HEIGHTxWIDTH.")] = None,
     threads: Annotated[list[int] | None, typer.Option(help="CPU thread counts.")] = None,
+    imgsz: Annotated[
+        list[int] | None,
+        typer.Option(help="Model input sizes (YOLOX-style models; default: the card's live size)."),
+    ] = None,
     device: DeviceOption = Device.auto,
     warmup: Annotated[
         int, typer.Option(min=0, help="Untimed runs first, per model (caches, lazy init).")
@@ -57,7 +62,6 @@ def bench(
     plot: Annotated[Path | None, typer.Option(help="Write a stage-latency plot (PNG).")] = None,
 ) -> None:
     """Time the pipeline per stage; compare backends within one run."""
-    err = Console(stderr=True, highlight=False)
     results: list[BenchResult] = []
     loop: LoopResult | None = None
     model_paths: list[Path | None] = list(model) if model else [None]
@@ -66,23 +70,26 @@ def bench(
         for frame_size in sizes:
             if frame_size is None:
                 raise OfficeScoreError("bench needs concrete sizes, not dynamic")
+            size_text = f"{frame_size[0]}x{frame_size[1]}"
+            input_sizes: list[int | None] = list(imgsz) if imgsz else [None]
             for thread_count in threads or [2]:
-                size_text = f"{frame_size[0]}x{frame_size[1]}"
-                spec = BenchSpec(frame_size, thread_count, warmup, iterations, device.value)
-                if torchscript is not None:
-                    err.print(
-                        f"timing {torchscript.name} (TorchScript) at {size_text}, "
-                        f"{thread_count} threads",
-                        markup=False,
+                for input_size in input_sizes:
+                    spec = BenchSpec(
+                        frame_size, thread_count, warmup, iterations, device.value, input_size
                     )
-                    results.append(bench_torchscript(torchscript, spec, photo))
-                for path in model_paths:
-                    err.print(
-                        f"timing {path or 'bundled detector'} at {size_text}, "
-                        f"{thread_count} threads",
-                        markup=False,
-                    )
-                    results.append(bench_onnx(path, spec, photo))
+                    if torchscript is not None and input_size == input_sizes[0]:
+                        say(
+                            f"timing {torchscript.name} (TorchScript) at {size_text}, "
+                            f"{thread_count} threads"
+                        )
+                        results.append(bench_torchscript(torchscript, spec, photo))
+                    for path in model_paths:
+                        at = f", input {input_size} px" if input_size else ""
+                        say(
+                            f"timing {path or 'bundled detector'} at {size_text}{at}, "
+                            f"{thread_count} threads"
+                        )
+                        results.append(bench_onnx(path, spec, photo))
         if video is not None:
             first = model_paths[0]
             session = SessionConfig(

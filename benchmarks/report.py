@@ -44,9 +44,11 @@ def rows(results: list[BenchResult]) -> list[dict[str, Any]]:
             "torchvision_kernels": result.kernels,
             "detections": result.detections,
             **{
-                f"{stage}_p50_ms": round(result.summary(stage)["p50"], 3)
+                f"{stage}_{measure}_ms": round(value, 3)
                 for stage in STAGES
                 if stage in result.stages_ms
+                for measure, value in result.summary(stage).items()
+                if measure != "fps"
             },
             **_overhead(result),
             **{f"end_to_end_{k}": round(v, 3) for k, v in end_to_end.items()},
@@ -71,7 +73,10 @@ def _round(value: float | None) -> float | None:
 
 def as_table(results: list[BenchResult]) -> Table:
     """One column per result, one row per measure: fits a terminal for a handful of results."""
-    table = Table(title="officescore bench (ms per frame, p50 unless noted)")
+    table = Table(
+        title="officescore bench (ms per frame: p50 / p95 per stage; --json and --csv add "
+        "mean, p90 and p99)"
+    )
     table.add_column("")
     for index, _ in enumerate(results, start=1):
         table.add_column(f"#{index}", overflow="fold")
@@ -109,8 +114,8 @@ def as_table(results: list[BenchResult]) -> Table:
 
 
 def _stage_cell(stage: str) -> Callable[[dict[str, Any]], str]:
-    key = f"{stage}_p50_ms"
-    return lambda row: f"{row[key]:.2f}" if key in row else "—"
+    p50, p95 = f"{stage}_p50_ms", f"{stage}_p95_ms"
+    return lambda row: f"{row[p50]:.2f} / {row[p95]:.2f}" if p50 in row else "—"
 
 
 def write_csv(results: list[BenchResult], path: Path) -> None:

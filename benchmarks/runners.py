@@ -30,6 +30,7 @@ class BenchSpec:
     warmup: int = 3
     iterations: int = 20
     device: str = "cpu"
+    imgsz: int | None = None  # model input size; None: the card's live size
 
 
 @dataclass
@@ -102,7 +103,13 @@ def bench_onnx(model_path: Path | None, spec: BenchSpec, photo: Path | None) -> 
     """The runtime pipeline: JPEG decode, preprocess, ORT, post-process, score, overlay."""
     pipeline = Pipeline(
         PipelineConfig(
-            session=SessionConfig(model_path=model_path, device=spec.device, threads=spec.threads)
+            session=SessionConfig(
+                model_path=model_path,
+                device=spec.device,
+                threads=spec.threads,
+                imgsz=spec.imgsz,
+                purpose="live",
+            )
         )
     )
     encoded = cv2.imencode(".jpg", frame_for(spec.size, photo))[1]
@@ -124,7 +131,7 @@ def bench_onnx(model_path: Path | None, spec: BenchSpec, photo: Path | None) -> 
     path = pipeline.detector.card.model_path
     return BenchResult(
         "onnxruntime",
-        pipeline.detector.card.name,
+        pipeline.model_name,
         spec.size,
         spec.threads,
         pipeline.provider,

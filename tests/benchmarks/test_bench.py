@@ -80,3 +80,14 @@ def test_bench_computes_speedup_against_a_torchscript_baseline(
     assert baseline["speedup_vs_torchscript"] is None
     expected = baseline["end_to_end_p50"] / onnx_row["end_to_end_p50"]
     assert abs(onnx_row["speedup_vs_torchscript"] - expected) < 0.01
+
+
+def test_bench_table_reads_as_text_and_times_each_input_size(photos: Path) -> None:
+    args = ["bench", "--iterations", "2", "--warmup", "0", "--imgsz", "416", "--imgsz", "640"]
+    result = runner.invoke(app, [*args, "--photo", str(photos / "000000000599.jpg")])
+    assert result.exit_code == 0, result.stderr
+    printed = result.stdout + result.stderr
+    assert "{'" not in printed and "(480, 640)" not in printed  # no Python reprs
+    assert "at 480x640, input 416 px, 2 threads" in result.stderr
+    assert "yolox-nano-coco@416" in result.stdout and "yolox-nano-coco@640" in result.stdout
+    assert "p50 / p95 per stage" in result.stdout and "onnxruntime " in result.stdout

@@ -19,8 +19,7 @@ from edge.errors import OfficeScoreError
 from edge.overlay import panel_width
 from edge.photo_page import Page, decode_upload
 from edge.pipeline import PipelineConfig
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.conftest import HOMES, REPO
 
 
 @pytest.fixture(scope="module")
@@ -138,10 +137,11 @@ def test_browser_uploads_a_photo_and_sees_its_score(browser, photos: Path, tmp_p
             lambda _: browser.find_elements(By.CSS_SELECTOR, "input[type=file]")
         )
         browser.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(
-            str(photos / "cctv_office_train283.jpg")
+            str(HOMES / "000000255165.jpg")  # a real home office: two monitors, laptop
         )
         WebDriverWait(browser, 90).until(lambda _: "Video-call background" in page_text())
         assert "Office score" in page_text() and "Breakdown" in page_text()
+        assert "84 / 100" in page_text() and "judged on 10 of 12 criteria" in page_text()
         assert "CPUExecutionProvider" in page_text()
         time.sleep(1)
         shot = tmp_path / "web.png"

@@ -12,7 +12,7 @@ from pycocotools import mask as mask_utils
 from export.parity import to_tensor
 from export.source import run_reference
 from officescore.cli import app
-from tests.conftest import runner
+from tests.conftest import HOMES, runner
 
 
 @pytest.fixture(scope="module")
@@ -23,10 +23,10 @@ def generated_coco(
     folder = tmp_path_factory.mktemp("coco")
     model = torch.jit.load(str(scripted_model))
     images, annotations = [], []
-    for image_id, name in enumerate(
-        ["000000000599.jpg", "000000000164.jpg", "cctv_office_train283.jpg"], 1
-    ):
-        image = cv2.resize(cv2.imread(str(photos / name)), (320, 240), interpolation=cv2.INTER_AREA)
+    sources = [photos / "000000000599.jpg", photos / "cctv_office_train283.jpg"]
+    for image_id, path in enumerate([*sources, HOMES / "000000255165.jpg"], 1):
+        name = path.name
+        image = cv2.resize(cv2.imread(str(path)), (320, 240), interpolation=cv2.INTER_AREA)
         cv2.imwrite(str(folder / name), image, [cv2.IMWRITE_JPEG_QUALITY, 100])
         image = cv2.imread(str(folder / name))
         images.append({"id": image_id, "file_name": name, "height": 240, "width": 320})
@@ -83,7 +83,7 @@ def test_evaluate_reports_onnx_and_torchscript_map_and_their_delta(
         ],
     )
     assert result.exit_code == 0, result.stderr
-    report = json.loads(result.stdout)
+    report = json.loads(result.stdout)["coco"]
     assert report["onnx"]["images"] == 3 and report["torchscript"]["images"] == 3
     assert report["torchscript"]["bbox"]["AP50"] == pytest.approx(1.0, abs=0.01)
     assert report["onnx"]["bbox"]["AP"] >= 0.95 and report["onnx"]["segm"]["AP"] >= 0.9
@@ -107,9 +107,22 @@ def evaluate_bundled(coco: Path, images: Path, *extra: str) -> list[str]:
 def test_evaluate_bundled_detector_on_real_coco_photos(photos: Path) -> None:
     result = runner.invoke(app, evaluate_bundled(photos / "annotations.json", photos, "--json"))
     assert result.exit_code == 0, result.stderr
-    report = json.loads(result.stdout)
+    report = json.loads(result.stdout)["coco"]
     assert report["onnx"]["segm"] is None and report["torchscript"] is None
     assert 0.1 < report["onnx"]["bbox"]["AP50"] < 1.0
+    assert report["onnx"]["name"].startswith("yolox-nano-coco@640")  # the photo size
+    assert report["onnx"]["per_class"]["remote"]["recall50"] == 1.0  # both remotes are found
+
+
+def test_the_photo_size_beats_416_px_on_real_photos(photos: Path) -> None:
+    """Box AP of the bundled detector at its photo size (640) against its old fixed 416."""
+    ap = {}
+    for size in ("416", "640"):
+        args = evaluate_bundled(HOMES / "annotations.json", HOMES, "--json", "--imgsz", size)
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.stderr
+        ap[size] = json.loads(result.stdout)["coco"]["onnx"]["bbox"]["AP"]
+    assert ap["640"] > ap["416"], ap
 
 
 @pytest.mark.parametrize(
