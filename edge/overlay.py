@@ -111,26 +111,22 @@ def with_side_bar(picture: np.ndarray, bar: np.ndarray) -> np.ndarray:
     return cv2.hconcat([picture, bar])
 
 
-def score_side_bar(height: int, score: Score | None, status_line: str) -> np.ndarray:
-    """The score, one row per criterion and a status line, drawn for a picture this high."""
+def score_side_bar(height: int, score: Score | None) -> np.ndarray:
+    """The score and one row per criterion, drawn for a picture this high (read-only, cached)."""
     if score is None:
-        bar = _score_bar(height, None, "", ()).copy()
-    else:
-        rows = tuple(
-            (c.title, c.status, "n/a" if c.status == "not_checked" else f"{c.points:+d}")
-            for c in score.criteria
-        )
-        bar = _score_bar(height, score.value, score.coverage, rows).copy()
-    scale = panel_scale(height)
-    _text(bar, status_line, (10, height - 10), 0.42, (200, 200, 200), scale)
-    return bar
+        return _score_bar(height, None, "", ())
+    rows = tuple(
+        (c.title, c.status, "n/a" if c.status == "not_checked" else f"{c.points:+d}")
+        for c in score.criteria
+    )
+    return _score_bar(height, score.value, score.coverage, rows)
 
 
 @functools.lru_cache(maxsize=32)
 def _score_bar(
     height: int, value: int | None, coverage: str, rows: tuple[tuple[str, str, str], ...]
 ) -> np.ndarray:
-    """The score panel without its status line, drawn once per distinct score and height."""
+    """The score panel without the status line, drawn once per distinct score and height."""
     scale = panel_scale(height)
     bar = np.full((height, panel_width(height), 3), _PANEL_GREY, np.uint8)
     headline = "Office score ..." if value is None else f"Office score {value}"
@@ -167,10 +163,16 @@ def annotate(
     status_line: str,
     layer: MaskLayer | None = None,
 ) -> np.ndarray:
-    """The picture with its detections drawn, and the score panel beside it."""
-    canvas = image.copy()
-    draw_detections(canvas, detections, layer)
-    return with_side_bar(canvas, score_side_bar(image.shape[0], score, status_line))
+    """The picture with its detections drawn, and the score panel beside it (one new image)."""
+    height, width = image.shape[:2]
+    bar = score_side_bar(height, score)
+    canvas = np.empty((height, width + bar.shape[1], 3), np.uint8)
+    canvas[:, :width] = image
+    canvas[:, width:] = bar
+    draw_detections(canvas[:, :width], detections, layer)
+    status = canvas[:, width:]
+    _text(status, status_line, (10, height - 10), 0.42, (200, 200, 200), panel_scale(height))
+    return canvas
 
 
 def annotated_size(frame_size: tuple[int, int]) -> tuple[int, int]:
