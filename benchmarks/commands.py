@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -11,12 +12,15 @@ from rich.console import Console
 
 from benchmarks.environment import stamp
 from benchmarks.loop import LoopResult, bench_loop
+from benchmarks.parity import attach_parity
 from benchmarks.report import as_table, rows, write_csv, write_plot
 from benchmarks.runners import BenchResult, BenchSpec, bench_onnx, bench_torchscript
 from edge.capture import resolve_source
 from edge.cli_common import (
     Device,
     DeviceOption,
+    EngineName,
+    Precision,
     flag,
     optional_dependencies,
     parse_size,
@@ -28,6 +32,19 @@ from edge.pipeline import Pipeline, PipelineConfig
 from edge.session import SessionConfig
 
 
+def engine_rows(
+    engines: list[EngineName] | None, precisions: list[Precision] | None
+) -> list[tuple[str, str]]:
+    """ONNX Runtime fp32 first (the reference), then every asked engine × precision it runs."""
+    rows = [("onnxruntime", "fp32")]
+    for engine in engines or [EngineName.onnxruntime]:
+        for precision in precisions or [Precision.fp32]:
+            runs = engine is EngineName.openvino or precision is Precision.fp32
+            if runs and (engine.value, precision.value) not in rows:
+                rows.append((engine.value, precision.value))
+    return rows
+
+
 def bench(
     model: Annotated[
         list[Path] | None, typer.Option(help="ONNX models to time (default: the bundled detector).")
@@ -37,6 +54,14 @@ def bench(
     ] = None,
     size: Annotated[list[str] | None, typer.Option(help="Frame sizes HEIGHTxWIDTH.")] = None,
     threads: Annotated[list[int] | None, typer.Option(help="CPU thread counts.")] = None,
+    engine: Annotated[
+        list[EngineName] | None,
+        typer.Option(help="Engines to compare (ONNX Runtime fp32 always runs: the reference)."),
+    ] = None,
+    precision: Annotated[
+        list[Precision] | None,
+        typer.Option(help="Precisions to compare, where the engine supports them."),
+    ] = None,
     imgsz: Annotated[
         list[int] | None,
         typer.Option(help="Model input sizes (YOLOX-style models; default: the card's live size)."),
@@ -84,12 +109,15 @@ def bench(
                         )
                         results.append(bench_torchscript(torchscript, spec, photo))
                     for path in model_paths:
-                        at = f", input {input_size} px" if input_size else ""
-                        say(
-                            f"timing {path or 'bundled detector'} at {size_text}{at}, "
-                            f"{thread_count} threads"
-                        )
-                        results.append(bench_onnx(path, spec, photo))
+                        for engine_name, precision_name in engine_rows(engine, precision):
+                            at = f", input {input_size} px" if input_size else ""
+                            say(
+                                f"timing {path or 'bundled detector'} on {engine_name} "
+                                f"{precision_name} at {size_text}{at}, {thread_count} threads"
+                            )
+                            row_spec = replace(spec, engine=engine_name, precision=precision_name)
+                            results.append(bench_onnx(path, row_spec, photo))
+        attach_parity(results)
         if video is not None:
             first = model_paths[0]
             session = SessionConfig(

@@ -53,6 +53,7 @@ def rows(results: list[BenchResult]) -> list[dict[str, Any]]:
             **_overhead(result),
             **{f"end_to_end_{k}": round(v, 3) for k, v in end_to_end.items()},
             "speedup_vs_torchscript": _round(speedup(result, results)),
+            "parity_vs_onnxruntime_fp32": result.parity.to_dict() if result.parity else None,
             "peak_rss_mb": round(result.peak_rss_mb, 1),
         }
         table.append(row)
@@ -109,8 +110,22 @@ def as_table(results: list[BenchResult]) -> Table:
         "speed-up vs TorchScript",
         lambda r: f"{r['speedup_vs_torchscript']:.2f}×" if r["speedup_vs_torchscript"] else "—",
     )
+    line("vs onnxruntime fp32", _parity_cell)
     line("peak RSS so far (MB)", lambda r: f"{r['peak_rss_mb']:.0f}")
     return table
+
+
+def _parity_cell(row: dict[str, Any]) -> str:
+    parity = row["parity_vs_onnxruntime_fp32"]
+    if parity is None:
+        reference = row["backend"] == "onnxruntime" and row["precision"] == "fp32"
+        return "reference" if reference else "—"
+    masks = "" if parity["min_mask_iou"] is None else f", mask IoU ≥ {parity['min_mask_iou']:.3f}"
+    verdict = "at parity" if parity["at_parity"] else "NOT at parity"
+    return (
+        f"{verdict}: labels {parity['label_agreement']:.0%}, "
+        f"boxes ≤ {parity['max_box_error_px']:.2f} px{masks}"
+    )
 
 
 def _stage_cell(stage: str) -> Callable[[dict[str, Any]], str]:

@@ -13,11 +13,13 @@ import numpy as np
 import onnx
 
 from benchmarks.environment import peak_rss_mb
+from benchmarks.parity import DetectionParity
 from edge.batch import read_image
 from edge.errors import OfficeScoreError
 from edge.overlay import annotate
 from edge.pipeline import Pipeline, PipelineConfig
 from edge.session import SessionConfig
+from edge.types import Detections
 
 STAGES = ("decode", "preprocess", "inference", "postprocess", "score", "overlay")
 OVERHEAD_STAGES = ("preprocess", "postprocess", "score", "overlay")  # the pipeline's own work
@@ -31,6 +33,8 @@ class BenchSpec:
     iterations: int = 20
     device: str = "cpu"
     imgsz: int | None = None  # model input size; None: the card's live size
+    engine: str = "onnxruntime"
+    precision: str = "fp32"
 
 
 @dataclass
@@ -45,6 +49,8 @@ class BenchResult:
     detections: int
     stages_ms: dict[str, list[float]] = field(default_factory=dict)
     peak_rss_mb: float = 0.0
+    last_detections: Detections | None = None  # on the benchmark frame, for parity
+    parity: DetectionParity | None = None  # against ONNX Runtime fp32, same model and frame
 
     def summary(self, stage: str) -> dict[str, float]:
         values = np.asarray(self.stages_ms[stage])
@@ -109,11 +115,14 @@ def bench_onnx(model_path: Path | None, spec: BenchSpec, photo: Path | None) -> 
                 threads=spec.threads,
                 imgsz=spec.imgsz,
                 purpose="live",
+                engine=spec.engine,
+                precision=spec.precision,
             )
         )
     )
     encoded = cv2.imencode(".jpg", frame_for(spec.size, photo))[1]
     found = [0]
+    last: list[Detections] = []
 
     def step() -> dict[str, float]:
         started = time.perf_counter()
@@ -123,23 +132,26 @@ def bench_onnx(model_path: Path | None, spec: BenchSpec, photo: Path | None) -> 
         drawn_from = time.perf_counter()
         annotate(image, detections, score, pipeline.provider)
         found[0] = len(detections)
+        last[:] = [detections]
         timings["overlay"] = (time.perf_counter() - drawn_from) * 1e3
         timings["overhead"] = sum(timings[stage] for stage in OVERHEAD_STAGES)
         return {"decode": (decoded - started) * 1e3, **timings}
 
     stages = _repeat(spec, step)
-    path = pipeline.detector.card.model_path
+    ran = pipeline.detector.engine.ran
+    model_precision = onnx_precision(pipeline.detector.card.model_path)
     return BenchResult(
-        "onnxruntime",
+        ran.engine,
         pipeline.model_name,
         spec.size,
         spec.threads,
-        pipeline.provider,
-        onnx_precision(path),
+        ran.device,
+        model_precision if model_precision != "fp32" else ran.precision,
         None,
         found[0],
         stages,
         peak_rss_mb(),
+        last[0] if last else None,
     )
 
 

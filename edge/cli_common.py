@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand, TyperGroup
 
 from edge.errors import OfficeScoreError
 
@@ -42,6 +43,37 @@ class Device(str, Enum):
     cpu = "cpu"
     cuda = "cuda"
     tensorrt = "tensorrt"
+
+
+class EngineName(str, Enum):
+    onnxruntime = "onnxruntime"
+    openvino = "openvino"
+
+
+class Precision(str, Enum):
+    fp32 = "fp32"
+    bf16 = "bf16"
+    fp16 = "fp16"
+
+
+class FlagHelpCommand(TyperCommand):
+    """A command whose --help shows as a plain flag, like our other flags."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+
+class FlagHelpGroup(TyperGroup):
+    """A command group whose --help shows as a plain flag."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
 
 
 def stderr() -> Console:
@@ -127,4 +159,11 @@ ImgszOption = Annotated[
         help="Model input size in pixels, a multiple of 32 (default: the card's photo or "
         "live size)."
     ),
+]
+EngineOption = Annotated[
+    EngineName, typer.Option(help="Inference engine; both read the same ONNX file.")
+]
+PrecisionOption = Annotated[
+    Precision,
+    typer.Option(help="Inference precision (bf16/fp16: OpenVINO; reduced precision is opt-in)."),
 ]

@@ -20,8 +20,12 @@ from edge.cli_common import (
     ConfOption,
     Device,
     DeviceOption,
+    EngineName,
+    EngineOption,
     ImgszOption,
     ModelOption,
+    Precision,
+    PrecisionOption,
     RubricOption,
     StrictOption,
     ThreadsOption,
@@ -55,6 +59,8 @@ def pipeline_config(
     rubric: Path | None,
     imgsz: int | None,
     purpose: Purpose,
+    engine: EngineName = EngineName.onnxruntime,
+    precision: Precision = Precision.fp32,
 ) -> PipelineConfig:
     """The options every model command shares, as a config (a zoo name is resolved here)."""
     session = SessionConfig(
@@ -65,6 +71,8 @@ def pipeline_config(
         threads=threads,
         imgsz=imgsz,
         purpose=purpose,
+        engine=engine.value,
+        precision=precision.value,
     )
     return PipelineConfig(session=session, conf=conf, rubric_path=rubric)
 
@@ -88,10 +96,14 @@ def score(
     threads: ThreadsOption = 0,
     rubric: RubricOption = None,
     imgsz: ImgszOption = None,
+    engine: EngineOption = EngineName.onnxruntime,
+    precision: PrecisionOption = Precision.fp32,
 ) -> None:
     """Score photos and videos; print a breakdown per input (or JSON with --json)."""
     with user_errors():
-        config = pipeline_config(model, card, device, strict, threads, conf, rubric, imgsz, "photo")
+        config = pipeline_config(
+            model, card, device, strict, threads, conf, rubric, imgsz, "photo", engine, precision
+        )
         pipeline = Pipeline(config)
         if out:
             prepare_out_dir(out)
@@ -132,7 +144,8 @@ def _print_result(result: Result, bundled: bool) -> None:
     objects = ", ".join(f"{name} ×{n}" for name, n in score.counts.items()) or "none"
     timing = " ".join(f"{k} {v:.1f}" for k, v in result.timings_ms.items())
     console.print(
-        f"objects: {objects}\njudged by {result.model} on {result.engine}; ms: {timing}",
+        f"objects: {objects}\njudged by {result.model} on {result.engine} {result.device} "
+        f"{result.precision}; ms: {timing}",
         markup=False,
     )
     if bundled:
@@ -175,10 +188,14 @@ def live(
     threads: ThreadsOption = 0,
     rubric: RubricOption = None,
     imgsz: ImgszOption = None,
+    engine: EngineOption = EngineName.onnxruntime,
+    precision: PrecisionOption = Precision.fp32,
 ) -> None:
     """Score a webcam, stream or video live, in a window or as JSON lines."""
     with user_errors():
-        config = pipeline_config(model, card, device, strict, threads, conf, rubric, imgsz, "live")
+        config = pipeline_config(
+            model, card, device, strict, threads, conf, rubric, imgsz, "live", engine, precision
+        )
         pipeline = Pipeline(config)
         live_config = LiveConfig(
             source=source,
@@ -240,6 +257,8 @@ def check(
     strict: StrictOption = False,
     threads: ThreadsOption = 0,
     imgsz: ImgszOption = None,
+    engine: EngineOption = EngineName.onnxruntime,
+    precision: PrecisionOption = Precision.fp32,
 ) -> None:
     """Check your video-call background. Exit 0: nothing fails, 1: something does, 2: bad input."""
     from edge.background_check import CheckConfig, Checker
@@ -253,7 +272,9 @@ def check(
         if not photos and source is None:
             raise OfficeScoreError("give photos to check, or --source for a live check")
         purpose: Purpose = "photo" if source is None else "live"
-        config = pipeline_config(model, card, device, strict, threads, conf, None, imgsz, purpose)
+        config = pipeline_config(
+            model, card, device, strict, threads, conf, None, imgsz, purpose, engine, precision
+        )
         checker = Checker(CheckConfig(config, thresholds, window))
         if out:
             prepare_out_dir(out)
@@ -282,7 +303,9 @@ def check(
                 table.add_row(verdict.title, _CHECK_MARKS[verdict.status], verdict.reason)
             console = Console(highlight=False)
             console.print(table)
-            console.print(f"judged by {result.model} on {result.engine}\n", markup=False)
+            console.print(
+                f"judged by {result.model} on {result.engine} {result.device}\n", markup=False
+            )
     if failures:
         say(f"verdict: fail: {'; '.join(failures)} (exit {EXIT_CHECK_FAILED})")
         raise typer.Exit(EXIT_CHECK_FAILED)

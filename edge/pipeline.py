@@ -66,12 +66,15 @@ class Pipeline:
         return detections, score, timings
 
     def result(self, source: str, kind: Kind, detections: Detections, **fields: object) -> Result:
-        """A `Result` stamped with this pipeline's model and engine."""
+        """A `Result` stamped with this pipeline's model and what ran it."""
+        ran = self.detector.engine.ran
         return Result(
             source=source,
             kind=kind,
             model=self.model_name,
-            engine=self.provider,
+            engine=ran.engine,
+            device=ran.device,
+            precision=ran.precision,
             detections=detections,
             **fields,  # type: ignore[arg-type]
         )

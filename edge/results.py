@@ -76,14 +76,16 @@ class CheckReport:
 class Result:
     """One judged input: a photo, a whole video, one live frame, or an uploaded photo.
 
-    `model` and `engine` name what judged it; `score` and `check` are None when the command
-    did not compute them.
+    `model`, `engine`, `device` and `precision` name what judged it; `score` and `check` are
+    None when the command did not compute them.
     """
 
     source: str
     kind: Kind
     model: str
     engine: str
+    device: str
+    precision: str
     detections: Detections
     score: Score | None = None
     check: CheckReport | None = None
@@ -105,6 +107,8 @@ class Result:
             "frames": self.frames,
             "model": self.model,
             "engine": self.engine,
+            "device": self.device,
+            "precision": self.precision,
             "score": None if score is None else score.value,
             "coverage": None if score is None else score.coverage,
             "criteria": [] if score is None else [asdict(c) for c in score.criteria],

@@ -1,17 +1,16 @@
-"""The one place that decides the hardware, and the detector that runs on it."""
+"""The detector: a model file, its card, an engine and an adapter. Frame in, `Detections` out."""
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import onnxruntime as ort
 
 from edge.adapters import Adapter, make_adapter
+from edge.engines import Engine, EngineRequest, open_engine
 from edge.errors import OfficeScoreError, first_line
 from edge.modelcard import (
     ModelCard,
@@ -22,27 +21,7 @@ from edge.modelcard import (
 )
 from edge.types import Detections
 
-DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "tensorrt")
 Purpose = Literal["photo", "live"]
-
-_REQUESTED: dict[str, list[str]] = {
-    "cpu": ["CPUExecutionProvider"],
-    "cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"],
-    "tensorrt": ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"],
-}
-
-
-def providers_for(device: str, available: list[str]) -> list[str]:
-    """Turn `--device` into an ONNX Runtime provider list, best first.
-
-    `auto` prefers CUDA when this onnxruntime build has it, else CPU; TensorRT is only
-    used when asked for, because its engine build takes minutes on first use.
-    """
-    if device == "auto":
-        return _REQUESTED["cuda"] if "CUDAExecutionProvider" in available else _REQUESTED["cpu"]
-    if device not in _REQUESTED:
-        raise OfficeScoreError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
-    return _REQUESTED[device]
 
 
 @dataclass(frozen=True)
@@ -54,31 +33,14 @@ class SessionConfig:
     threads: int = 0
     imgsz: int | None = None  # None: the card's size for `purpose`
     purpose: Purpose = "photo"
+    engine: str = "onnxruntime"
+    precision: str = "fp32"
+    tensorrt_cache: Path | None = None
 
-
-def open_session(config: SessionConfig, model_path: Path) -> tuple[ort.InferenceSession, str]:
-    """Create the session and return it with the provider actually in use.
-
-    Falling back from an asked-for accelerator prints a warning, or raises under `strict`.
-    """
-    wanted = providers_for(config.device, ort.get_available_providers())
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = max(config.threads, 0)
-    options.log_severity_level = 4  # our own warning below replaces ORT's provider-load error
-    ort.set_default_logger_severity(4)
-    try:
-        session = ort.InferenceSession(str(model_path), options, providers=wanted)
-    except Exception as error:  # ORT raises its own exception types for bad files
-        message = first_line(error)
-        raise OfficeScoreError(f"cannot load model {model_path}: {message}") from None
-    used = session.get_providers()[0]
-    if used != wanted[0]:
-        message = f"{config.device} asked for {wanted[0]} but ONNX Runtime runs on {used}"
-        if config.strict:
-            raise OfficeScoreError(f"{message} (--strict)")
-        if config.device != "auto":
-            print(f"warning: {message}", file=sys.stderr)
-    return session, used
+    def engine_request(self) -> EngineRequest:
+        return EngineRequest(
+            self.engine, self.device, self.precision, self.strict, self.threads, self.tensorrt_cache
+        )
 
 
 class Detector:
@@ -91,17 +53,16 @@ class Detector:
         card = load_card_file(model_path, config.card_path)
         if card is not None and card.sha256:
             verify_sha256(model_path, card.sha256)
-        self.session, self.provider = open_session(config, model_path)
+        self.engine: Engine = open_engine(config.engine_request(), model_path)
         if card is None:
-            card = card_from_metadata(model_path, self.session.get_modelmeta().custom_metadata_map)
+            card = card_from_metadata(model_path, self.engine.metadata)
         self.card: ModelCard = card
         self.adapter: Adapter = make_adapter(self.card, self._size(config))
         self._threshold_cache: dict[float | None, np.ndarray] = {}
-        self._output_names = [output.name for output in self.session.get_outputs()]
-        graph_inputs = self.session.get_inputs()
+        graph_inputs = self.engine.input_names
         # a card may leave out the input's name; a one-input graph only has one to give
         named = "name" in self.card.settings.get("input", {})
-        self._single_input = None if named or len(graph_inputs) != 1 else graph_inputs[0].name
+        self._single_input = None if named or len(graph_inputs) != 1 else graph_inputs[0]
         self.warm_up()
 
     def _size(self, config: SessionConfig) -> int | None:
@@ -115,6 +76,11 @@ class Detector:
                 f"model card {self.card.name}: bad [input] {config.purpose}_size {chosen!r}"
             )
         return chosen
+
+    @property
+    def provider(self) -> str:
+        """Where it runs, as the engine reports it (e.g. CPUExecutionProvider)."""
+        return self.engine.ran.device
 
     @property
     def model_name(self) -> str:
@@ -141,8 +107,8 @@ class Detector:
         if self._single_input and len(inputs) == 1:
             inputs = {self._single_input: next(iter(inputs.values()))}
         try:
-            outputs = self.session.run(self._output_names, inputs)
-        except Exception as error:  # ORT's own exception types: a model that does not fit
+            outputs = self.engine.run(inputs)
+        except Exception as error:  # the engine's own exception types: a model that does not fit
             line = first_line(error)
             raise OfficeScoreError(f"inference failed on {self.card.name}: {line}") from None
         inferred_at = time.perf_counter()

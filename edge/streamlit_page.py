@@ -94,7 +94,10 @@ def main() -> None:
         or [{"name": "nothing found"}]
     )
     inference_ms = record["timings_ms"].get("inference", 0.0)
-    st.caption(f"{record['model']} on {record['engine']}; inference {inference_ms:.0f} ms")
+    st.caption(
+        f"{record['model']} on {record['engine']} {record['device']} {record['precision']}; "
+        f"inference {inference_ms:.0f} ms"
+    )
 
 
 main()

@@ -9,11 +9,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from edge.cli_common import say, user_errors
+from edge.cli_common import FlagHelpCommand, FlagHelpGroup, say, user_errors
 from edge.zoo import Zoo, default_config
 
 models_app = typer.Typer(
-    no_args_is_help=True, help="The model zoo: list, pull, add, remove and describe models."
+    cls=FlagHelpGroup,
+    no_args_is_help=True,
+    help="The model zoo: list, pull, add, remove and describe models.",
 )
 NameArgument = Annotated[str, typer.Argument(help="A zoo name (see `officescore models list`).")]
 
@@ -22,7 +24,7 @@ def _zoo() -> Zoo:
     return Zoo(default_config(), say)
 
 
-@models_app.command("list")
+@models_app.command("list", cls=FlagHelpCommand)
 def list_models() -> None:
     """Every model the zoo knows, and whether it is here."""
     with user_errors():
@@ -38,7 +40,7 @@ def list_models() -> None:
         Console(highlight=False).print(table)
 
 
-@models_app.command()
+@models_app.command(cls=FlagHelpCommand)
 def pull(name: NameArgument) -> None:
     """Download (or build) a model into the cache, checked by size and sha256."""
     with user_errors():
@@ -46,7 +48,7 @@ def pull(name: NameArgument) -> None:
         say(f"{name}: {path}")
 
 
-@models_app.command()
+@models_app.command(cls=FlagHelpCommand)
 def add(
     name: NameArgument,
     file: Annotated[Path, typer.Argument(help="The model file, fetched by other means.")],
@@ -57,7 +59,7 @@ def add(
         say(f"{name}: checked and added as {path}")
 
 
-@models_app.command()
+@models_app.command(cls=FlagHelpCommand)
 def remove(name: NameArgument) -> None:
     """Delete a cached model."""
     with user_errors():
@@ -65,7 +67,7 @@ def remove(name: NameArgument) -> None:
         say(f"{name}: removed" if removed else f"{name}: not in the cache")
 
 
-@models_app.command()
+@models_app.command(cls=FlagHelpCommand)
 def info(name: NameArgument) -> None:
     """What a model is: task, classes, licence, source, size, sha256, published AP, input."""
     with user_errors():

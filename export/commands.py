@@ -12,6 +12,8 @@ from rich.table import Table
 from edge.cli_common import (
     Device,
     DeviceOption,
+    FlagHelpCommand,
+    FlagHelpGroup,
     ImgszOption,
     ModelOption,
     flag,
@@ -28,13 +30,15 @@ if TYPE_CHECKING:
     from export.evaluate import EvaluationReport
     from export.run import Int8Result
 
-export_app = typer.Typer(no_args_is_help=True, help="Turn source models into verified ONNX models.")
+export_app = typer.Typer(
+    cls=FlagHelpGroup, no_args_is_help=True, help="Turn source models into verified ONNX models."
+)
 
 
 EXIT_PARITY_FAILED = 1
 
 
-@export_app.command()
+@export_app.command(cls=FlagHelpCommand)
 def maskrcnn(
     out: Annotated[Path, typer.Option(help="Where to write the ONNX model.")],
     from_torchscript: Annotated[

@@ -8,17 +8,16 @@ from typing import Any
 
 import typer
 from typer._click import exceptions as click_errors  # typer's own click
-from typer.core import TyperGroup
 
 from benchmarks.commands import bench
-from edge.cli_common import EXIT_BAD_INPUT, say
+from edge.cli_common import EXIT_BAD_INPUT, FlagHelpCommand, FlagHelpGroup, say
 from edge.commands import check, live, score, web
 from edge.zoo_commands import models_app
 from export.commands import evaluate, export_app
 from export.zoo_build import register_builders
 
 
-class OneLineErrors(TyperGroup):
+class OneLineErrors(FlagHelpGroup):
     """Usage errors (a bad option value, a missing argument) as one `error:` line, exit 2,
     like every other error, instead of click's usage box."""
 
@@ -51,7 +50,7 @@ def build_app() -> typer.Typer:
         help="Score a home office or video-call background from photos, videos or a webcam.",
     )
     for command in (score, live, check, web, evaluate, bench):
-        app.command()(command)
+        app.command(cls=FlagHelpCommand)(command)
     app.add_typer(models_app, name="models")
     app.add_typer(export_app, name="export")
     return app

@@ -91,3 +91,31 @@ def test_bench_table_reads_as_text_and_times_each_input_size(photos: Path) -> No
     assert "at 480x640, input 416 px, 2 threads" in result.stderr
     assert "yolox-nano-coco@416" in result.stdout and "yolox-nano-coco@640" in result.stdout
     assert "p50 / p95 per stage" in result.stdout and "onnxruntime " in result.stdout
+
+
+def test_bench_compares_engines_and_precisions_with_parity(exported: tuple[Path, str]) -> None:
+    """Mask R-CNN on ONNX Runtime fp32 (the reference), OpenVINO fp32 and bf16, one run."""
+    model, _ = exported
+    args = ["bench", "--model", str(model), "--size", "240x320", "--iterations", "2"]
+    args += ["--warmup", "1", "--engine", "openvino", "--precision", "fp32"]
+    args += ["--precision", "bf16", "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)["results"]
+    assert [(r["backend"], r["precision"]) for r in rows] == [
+        ("onnxruntime", "fp32"),
+        ("openvino", "fp32"),
+        ("openvino", "bf16"),
+    ]
+    assert rows[0]["parity_vs_onnxruntime_fp32"] is None  # the reference
+    for row in rows[1:]:
+        parity = row["parity_vs_onnxruntime_fp32"]
+        assert parity["reference"] == rows[0]["detections"]
+        assert parity["min_mask_iou"] is not None  # Mask R-CNN: masks are compared too
+        expected = (
+            parity["label_agreement"] == 1.0
+            and parity["max_box_error_px"] <= 1.0
+            and parity["min_mask_iou"] >= 0.95
+        )
+        assert parity["at_parity"] is expected
+    assert rows[1]["parity_vs_onnxruntime_fp32"]["max_box_error_px"] < 1.0  # fp32 agrees

@@ -181,3 +181,14 @@ def test_live_check_prints_one_verdict_per_second(photos: Path, tmp_path: Path) 
     verdicts = {c["id"]: c["status"] for c in lines[-1]["check"]["criteria"]}
     assert verdicts["people"] == "warn"  # the cat
     assert lines[-1]["kind"] == "frame" and lines[-1]["model"] == "yolox-nano-coco@416"
+
+
+def test_reasons_are_written_in_words_not_placeholders(office: np.ndarray) -> None:
+    one_pet = verdict(office, you_at(YOU, ("pet", [10, 10, 90, 90])), "people")
+    two_people = verdict(
+        office,
+        you_at(YOU, ("person", [10, 10, 90, 300]), ("person", [100, 10, 190, 300])),
+        "people",
+    )
+    assert one_pet.reason == "1 pet in view"
+    assert two_people.reason == "2 other people in view"

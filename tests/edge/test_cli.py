@@ -28,7 +28,7 @@ def test_score_photo_prints_breakdown_table(photos: Path) -> None:
     assert "office score" in result.stdout
     assert "Desk lamp" in result.stdout and "not checked" in result.stdout
     assert "pet ×1" in result.stdout
-    assert "judged by yolox-nano-coco@640 on CPUExecutionProvider" in result.stdout
+    assert "judged by yolox-nano-coco@640 on onnxruntime CPUExecutionProvider fp32" in result.stdout
     assert "models pull yolox-s" in result.stdout  # the bundled model says how to do better
 
 
@@ -41,7 +41,11 @@ def test_score_folder_json_and_annotated_output(photos: Path, tmp_path: Path) ->
     living = next(r for r in reports if r["input"].endswith(LIVING_ROOM))
     assert {"pet", "small_item"} <= set(living["objects"])
     assert {d["name"] for d in living["detections"]} >= {"pet", "small_item"}
-    assert living["engine"] == "CPUExecutionProvider"
+    assert (living["engine"], living["device"], living["precision"]) == (
+        "onnxruntime",
+        "CPUExecutionProvider",
+        "fp32",
+    )
     assert living["model"] == "yolox-nano-coco@640"
     judged = [c for c in living["criteria"] if c["status"] != "not_checked"]
     assert living["coverage"] == f"judged on {len(judged)} of {len(living['criteria'])} criteria"
@@ -146,7 +150,7 @@ def test_live_headless_prints_one_json_line_per_frame(office_video: Path) -> Non
     assert result.exit_code == 0, result.stderr
     lines = json_lines(result.stdout)
     assert [line["frame"] for line in lines] == list(range(40))
-    assert lines[0]["engine"] == "CPUExecutionProvider"
+    assert lines[0]["device"] == "CPUExecutionProvider"
     assert lines[0]["model"] == "yolox-nano-coco@416"  # live runs at the card's live size
     assert {"capture", "inference", "score"} <= set(lines[0]["timings_ms"])
     assert "pet" in lines[5]["objects"] and "person" in lines[-1]["objects"]

@@ -64,3 +64,17 @@ def test_usage_errors_are_one_line(args: list[str], message: str) -> None:
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("error: ") and message in line
+
+
+@pytest.mark.parametrize("command", ["score", "live", "check", "bench", "evaluate", "web"])
+def test_help_shows_flags_as_flags_and_explains_every_option(command: str) -> None:
+    from officescore.cli import app
+    from tests.conftest import runner
+
+    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "<bool>" not in result.stdout
+    options = [line for line in result.stdout.splitlines() if line.lstrip("│ ").startswith("--")]
+    assert options and all(len(line.split(None, 2)) >= 3 for line in options), options
+    if command == "bench":
+        assert "Untimed runs first" in result.stdout and "Timed runs per model" in result.stdout

@@ -7,9 +7,10 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
+from edge.engines import providers_for
 from edge.errors import OfficeScoreError
 from edge.pipeline import Pipeline
-from edge.session import Detector, SessionConfig, providers_for
+from edge.session import Detector, SessionConfig
 from tests.conftest import load_ground_truth
 
 GPU_PROVIDERS = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]

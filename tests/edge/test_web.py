@@ -35,7 +35,7 @@ def test_page_scores_an_uploaded_photo(page: Page, photos: Path) -> None:
     assert shown.annotated_rgb.shape == (407, 640 + panel_width(407), 3)
     assert record["kind"] == "upload" and 0 <= record["score"] <= 100
     assert {v["id"]: v["status"] for v in record["check"]["criteria"]}["people"] == "warn"
-    assert record["engine"] == "CPUExecutionProvider" and record["timings_ms"]["inference"] > 0
+    assert record["device"] == "CPUExecutionProvider" and record["timings_ms"]["inference"] > 0
     assert record["model"] == "yolox-nano-coco@640"  # photos run at the card's photo size
     fewer = page.analyze(data, "living-room.jpg", conf=0.85).result.to_record()
     assert len(fewer["detections"]) < len(record["detections"])

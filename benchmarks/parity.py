@@ -1,0 +1,89 @@
+"""How far an engine's or precision's detections are from the ONNX Runtime fp32 ones on the
+same frame: label agreement, box error in pixels, mask IoU. Reduced precision is called "at
+parity" only when it is."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from edge.types import Detections
+
+MAX_BOX_ERROR_PX = 1.0
+MIN_MASK_IOU = 0.95
+
+
+@dataclass(frozen=True)
+class DetectionParity:
+    reference: int  # detections of ONNX Runtime fp32
+    found: int
+    label_agreement: float
+    max_box_error_px: float
+    min_mask_iou: float | None
+
+    @property
+    def at_parity(self) -> bool:
+        masks_ok = self.min_mask_iou is None or self.min_mask_iou >= MIN_MASK_IOU
+        return (
+            self.label_agreement == 1.0 and self.max_box_error_px <= MAX_BOX_ERROR_PX and masks_ok
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "at_parity": self.at_parity}
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    top_left = np.maximum(a[:, None, :2], b[None, :, :2])
+    bottom_right = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.clip(bottom_right - top_left, 0, None).prod(axis=2)
+    area = lambda boxes: (boxes[:, 2:] - boxes[:, :2]).prod(axis=1)  # noqa: E731
+    return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1e-9)
+
+
+def detection_parity(reference: Detections, other: Detections) -> DetectionParity:
+    """Greedy matching, best reference confidence first: same label and box IoU ≥ 0.5."""
+    overlap = _iou(reference.xyxy, other.xyxy)
+    overlap[reference.label[:, None] != other.label[None, :]] = 0
+    pairs = []
+    for i in np.argsort(-reference.confidence):
+        if overlap.shape[1] and overlap[i].max() >= 0.5:
+            j = int(overlap[i].argmax())
+            pairs.append((int(i), j))
+            overlap[:, j] = 0
+    total = max(len(reference), len(other))
+    box_error = max(
+        (float(np.abs(reference.xyxy[i] - other.xyxy[j]).max()) for i, j in pairs), default=0.0
+    )
+    mask_iou = None
+    if reference.mask is not None and other.mask is not None and pairs:
+        ref_masks, other_masks = reference.mask.dense(), other.mask.dense()
+        ious = []
+        for i, j in pairs:
+            union = np.logical_or(ref_masks[i], other_masks[j]).sum()
+            if union:
+                ious.append(float(np.logical_and(ref_masks[i], other_masks[j]).sum() / union))
+        mask_iou = min(ious) if ious else 1.0
+    return DetectionParity(
+        len(reference),
+        len(other),
+        len(pairs) / total if total else 1.0,
+        box_error,
+        mask_iou,
+    )
+
+
+def attach_parity(results: list[Any]) -> None:
+    """Give every engine/precision row its parity against the ONNX Runtime fp32 row of the same
+    model, frame size, threads and input size (the reference row itself gets none)."""
+    references = {
+        (r.model, r.size, r.threads): r
+        for r in results
+        if r.backend == "onnxruntime" and r.precision == "fp32" and r.last_detections is not None
+    }
+    for result in results:
+        reference = references.get((result.model, result.size, result.threads))
+        if reference is None or reference is result or result.last_detections is None:
+            continue
+        result.parity = detection_parity(reference.last_detections, result.last_detections)

@@ -1,0 +1,172 @@
+"""Inference engines behind one narrow interface: load an ONNX file, run named arrays, say what
+actually ran (engine, device, precision). Adapters and scoring never know which one it is.
+
+- ONNX Runtime: the one place that maps `--device` to execution providers, reads back the
+  provider actually used, warns on a fallback and fails under `--strict`.
+- OpenVINO reads the same ONNX file. On CPUs with AVX512_BF16 or AMX it switches itself to
+  bf16 unless told otherwise, so fp32 is asked for explicitly unless reduced precision is.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from edge.errors import OfficeScoreError, first_line
+
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "tensorrt")
+ENGINES: tuple[str, ...] = ("onnxruntime", "openvino")
+PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
+
+_REQUESTED: dict[str, list[str]] = {
+    "cpu": ["CPUExecutionProvider"],
+    "cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"],
+    "tensorrt": ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"],
+}
+_OPENVINO_HINT = {"fp32": "f32", "bf16": "bf16", "fp16": "f16"}
+
+
+@dataclass(frozen=True)
+class EngineRequest:
+    engine: str = "onnxruntime"
+    device: str = "auto"
+    precision: str = "fp32"
+    strict: bool = False
+    threads: int = 0
+    tensorrt_cache: Path | None = None  # where TensorRT keeps its built engines
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What actually ran: stamped in every output."""
+
+    engine: str
+    device: str
+    precision: str
+
+
+class Engine(Protocol):
+    ran: Ran
+    input_names: list[str]
+    metadata: dict[str, str]
+
+    def run(self, inputs: dict[str, np.ndarray]) -> list[np.ndarray]: ...
+
+
+def providers_for(device: str, available: list[str]) -> list[str]:
+    """Turn `--device` into an ONNX Runtime provider list, best first.
+
+    `auto` prefers CUDA when this onnxruntime build has it, else CPU; TensorRT is only
+    used when asked for, because its engine build takes minutes on first use.
+    """
+    if device == "auto":
+        return _REQUESTED["cuda"] if "CUDAExecutionProvider" in available else _REQUESTED["cpu"]
+    if device not in _REQUESTED:
+        raise OfficeScoreError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
+    return _REQUESTED[device]
+
+
+class OnnxRuntimeEngine:
+    def __init__(self, request: EngineRequest, model_path: Path) -> None:
+        import onnxruntime as ort
+
+        if request.precision != "fp32":
+            raise OfficeScoreError(
+                f"onnxruntime runs the model's own precision here; --precision "
+                f"{request.precision} needs --engine openvino (int8: export it with --int8)"
+            )
+        wanted = providers_for(request.device, ort.get_available_providers())
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = max(request.threads, 0)
+        options.log_severity_level = 4  # our own warning below replaces ORT's provider error
+        ort.set_default_logger_severity(4)
+        providers: list[Any] = list(wanted)
+        if request.tensorrt_cache is not None and wanted[0] == "TensorrtExecutionProvider":
+            providers[0] = (
+                "TensorrtExecutionProvider",
+                {
+                    "trt_engine_cache_enable": True,
+                    "trt_engine_cache_path": str(request.tensorrt_cache),
+                    "trt_fp16_enable": True,
+                },
+            )
+        try:
+            self.session = ort.InferenceSession(str(model_path), options, providers=providers)
+        except Exception as error:  # ORT raises its own exception types for bad files
+            message = first_line(error)
+            raise OfficeScoreError(f"cannot load model {model_path}: {message}") from None
+        used = self.session.get_providers()[0]
+        if used != wanted[0]:
+            message = f"{request.device} asked for {wanted[0]} but ONNX Runtime runs on {used}"
+            if request.strict:
+                raise OfficeScoreError(f"{message} (--strict)")
+            if request.device != "auto":
+                print(f"warning: {message}", file=sys.stderr)
+        self.ran = Ran("onnxruntime", used, "fp32")
+        self.input_names = [value.name for value in self.session.get_inputs()]
+        self._output_names = [value.name for value in self.session.get_outputs()]
+        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+
+    def run(self, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
+        return list(self.session.run(self._output_names, inputs))
+
+
+class OpenVinoEngine:
+    def __init__(self, request: EngineRequest, model_path: Path) -> None:
+        import onnx
+        import openvino as ov
+
+        if request.device not in ("auto", "cpu"):
+            raise OfficeScoreError(
+                f"--engine openvino runs on the CPU here; --device {request.device} needs "
+                "--engine onnxruntime"
+            )
+        core = ov.Core()
+        if request.precision == "bf16" and "BF16" not in core.get_property(
+            "CPU", "OPTIMIZATION_CAPABILITIES"
+        ):
+            raise OfficeScoreError("this CPU has no bf16 support: use --precision fp32")
+        config: dict[str, Any] = {"INFERENCE_PRECISION_HINT": _OPENVINO_HINT[request.precision]}
+        if request.threads:
+            config["INFERENCE_NUM_THREADS"] = request.threads
+        try:
+            model = core.read_model(str(model_path))
+            self.compiled = core.compile_model(model, "CPU", config)
+        except Exception as error:  # OpenVINO's own exception types
+            message = first_line(error)
+            raise OfficeScoreError(f"cannot load model {model_path}: {message}") from None
+        self.request = self.compiled.create_infer_request()
+        self.ran = Ran("openvino", "CPU", request.precision)
+        self.input_names = [port.get_any_name() for port in self.compiled.inputs]
+        self._outputs = list(self.compiled.outputs)
+        proto = onnx.load(str(model_path), load_external_data=False)
+        self.metadata = {entry.key: entry.value for entry in proto.metadata_props}
+
+    def run(self, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
+        results = self.request.infer(inputs)
+        return [np.asarray(results[port]) for port in self._outputs]
+
+
+def open_engine(request: EngineRequest, model_path: Path) -> Engine:
+    if request.engine not in ENGINES:
+        raise OfficeScoreError(f"unknown engine {request.engine!r}; choose {', '.join(ENGINES)}")
+    if request.precision not in PRECISIONS:
+        raise OfficeScoreError(
+            f"unknown precision {request.precision!r}; choose {', '.join(PRECISIONS)}"
+        )
+    engine: Engine
+    if request.engine == "openvino":
+        try:
+            import openvino  # noqa: F401
+        except ImportError:
+            raise OfficeScoreError(
+                "--engine openvino needs openvino: pip install 'officescore[openvino]'"
+            ) from None
+        engine = OpenVinoEngine(request, model_path)
+    else:
+        engine = OnnxRuntimeEngine(request, model_path)
+    return engine
