@@ -46,7 +46,7 @@ class Page:
     def __init__(self, config: PipelineConfig) -> None:
         self.checker = Checker(CheckConfig(config))
 
-    def analyze(self, data: bytes, name: str, conf: float) -> PageResult:
+    def analyze(self, data: bytes, name: str, conf: float | None) -> PageResult:
         image, notes = decode_upload(data, name)
         result = self.checker.check(image, name, "upload", conf, notes=tuple(notes))
         model = self.checker.pipeline.model_name

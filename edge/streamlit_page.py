@@ -12,6 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from edge.errors import OfficeScoreError
+from edge.modelcard import DEFAULT_CONF
 from edge.photo_page import UPLOAD_TYPES, Page
 from edge.pipeline import PipelineConfig
 from edge.session import SessionConfig
@@ -38,7 +39,14 @@ def main() -> None:
     except OfficeScoreError as error:
         st.error(str(error))
         return
-    conf = st.slider("Detection confidence", 0.1, 0.9, 0.4, 0.05)
+    conf = st.slider(
+        "Detection confidence",
+        0.1,
+        0.9,
+        DEFAULT_CONF,
+        0.05,
+        help=f"At {DEFAULT_CONF} the model card's own thresholds apply (lower for some classes).",
+    )
     upload = st.file_uploader("Photo of your office", type=list(UPLOAD_TYPES))
     snapshot = (
         st.camera_input("…or take a snapshot", key="camera") if st.toggle("Use webcam") else None
@@ -48,7 +56,8 @@ def main() -> None:
         st.info("Upload a photo to get its score.")
         return
     try:
-        page_result = page.analyze(chosen.getvalue(), chosen.name, conf)
+        chosen_conf = None if conf == DEFAULT_CONF else conf
+        page_result = page.analyze(chosen.getvalue(), chosen.name, chosen_conf)
     except OfficeScoreError as error:
         st.error(str(error))
         return

@@ -40,8 +40,28 @@ def test_full_office_scores_100() -> None:
 
 def test_partial_office_is_the_share_of_checked_points() -> None:
     score = score_counts(counts(chair=1, monitor=1), RUBRIC, ALL)
-    assert score.value == round(100 * 35 / 95)
-    assert by_id(score)["second_monitor"].status == "missing"
+    # computer 30 + work surface 15 (implied by the monitor) + monitor 15 + chair 10, of 110
+    assert score.value == round(100 * 70 / 110)
+    assert by_id(score)["second_screen"].status == "missing"
+    assert score.coverage == "judged on 12 of 12 criteria"
+
+
+def test_the_work_surface_is_implied_by_what_stands_on_it() -> None:
+    implied = by_id(score_counts(counts(keyboard=1), RUBRIC, ALL))["desk"]
+    assert implied.status == "met" and implied.reason.startswith("implied by keyboard")
+    seen = by_id(score_counts(counts(table=1), RUBRIC, ALL))["desk"]
+    assert seen.status == "met" and seen.reason == "a desk or table is in view"
+    assert by_id(score_counts(counts(bed=1), RUBRIC, ALL))["desk"].status == "missing"
+
+
+def test_rewards_the_model_finds_too_rarely_are_not_checked() -> None:
+    with_books = score_counts(counts(laptop=1, book=4), RUBRIC, ALL, unreliable={"book"})
+    books = by_id(with_books)["books"]
+    assert books.status == "not_checked" and books.points == 0 and "too rarely" in books.reason
+    without = score_counts(counts(laptop=1), RUBRIC, ALL, unreliable={"book"})
+    assert with_books.value == without.value  # neither earned nor counted in "possible"
+    clutter = score_counts(counts(cup=6), RUBRIC, ALL, unreliable={"cup"})
+    assert by_id(clutter)["clutter"].status == "hit"  # penalties count what is found
 
 
 def test_unseeable_criteria_are_not_checked_and_not_counted() -> None:
@@ -55,9 +75,10 @@ def test_unseeable_criteria_are_not_checked_and_not_counted() -> None:
 
 
 def test_penalties_subtract_and_clip_at_zero() -> None:
-    with_bed = score_counts(counts(table=1, chair=1, bed=1), RUBRIC, ALL)
-    without = score_counts(counts(table=1, chair=1), RUBRIC, ALL)
-    assert without.value - with_bed.value == 15
+    office = {"laptop": 1, "monitor": 1, "keyboard": 1, "chair": 1}
+    with_bed = score_counts(counts(**office, bed=1), RUBRIC, ALL)
+    without = score_counts(counts(**office), RUBRIC, ALL)
+    assert without.value - with_bed.value == 40
     assert by_id(with_bed)["bed"].status == "hit"
     assert score_counts(counts(bed=1, toilet=1), RUBRIC, ALL).value == 0
 
