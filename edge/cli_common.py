@@ -56,24 +56,24 @@ class Precision(str, Enum):
     fp16 = "fp16"
 
 
+def _as_flag(option: Any) -> Any:
+    if option is not None:
+        option.metavar = ""  # typer would show `<bool>` as the type of --help
+    return option
+
+
 class FlagHelpCommand(TyperCommand):
     """A command whose --help shows as a plain flag, like our other flags."""
 
     def get_help_option(self, ctx: Any) -> Any:
-        option = super().get_help_option(ctx)
-        if option is not None:
-            option.metavar = ""
-        return option
+        return _as_flag(super().get_help_option(ctx))
 
 
 class FlagHelpGroup(TyperGroup):
     """A command group whose --help shows as a plain flag."""
 
     def get_help_option(self, ctx: Any) -> Any:
-        option = super().get_help_option(ctx)
-        if option is not None:
-            option.metavar = ""
-        return option
+        return _as_flag(super().get_help_option(ctx))
 
 
 def stderr() -> Console:

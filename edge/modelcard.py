@@ -134,8 +134,17 @@ def card_from_metadata(model_path: Path, metadata: dict[str, str]) -> ModelCard:
     )
 
 
+def file_sha256(path: Path) -> str:
+    """The file's sha256, read in 1 MiB blocks (models run to hundreds of MB)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def verify_sha256(path: Path, expected: str) -> None:
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = file_sha256(path)
     if digest != expected.lower():
         raise OfficeScoreError(
             f"{path} does not match its model card (sha256 {digest[:12]}…, "

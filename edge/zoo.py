@@ -20,7 +20,7 @@ from typing import Any
 import tomllib
 
 from edge.errors import OfficeScoreError, first_line
-from edge.modelcard import bundled_dir
+from edge.modelcard import bundled_dir, file_sha256
 
 BUNDLED_NAME = "yolox-nano"
 Notice = Callable[[str], None]
@@ -221,7 +221,7 @@ class Zoo:
         size = file.stat().st_size
         if size != entry.size:
             raise OfficeScoreError(f"{file} is {size:,} bytes; {name} is {entry.size:,} bytes")
-        digest = sha256_of(file)
+        digest = file_sha256(file)
         if digest != entry.sha256:
             raise OfficeScoreError(f"{file} is not {name} (sha256 {digest[:12]}… differs)")
         folder = self.folder(entry)
@@ -309,14 +309,6 @@ class ResumingDownloader:
                     bar.update(task, advance=len(chunk))
             except requests.RequestException:
                 pass  # what arrived is kept; the size check above says it is short
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def resolve_model(spec: str | None, notice: Notice, zoo: Zoo | None = None) -> Path | None:

@@ -8,7 +8,6 @@ outputs as the ScriptModule before anything is exported.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import torch
 
 from edge.errors import OfficeScoreError, first_line
+from edge.modelcard import file_sha256
 from export.torchvision_setup import Kernels, load_torchvision
 
 ARCHITECTURES = ("maskrcnn_resnet50_fpn", "maskrcnn_resnet50_fpn_v2")
@@ -34,14 +34,6 @@ class SourceModel:
     kernels: Kernels
     labels: list[str] | None = None
     hyper: dict[str, Any] = field(default_factory=dict)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_hyper_parameters(script: MaskRCNNModel) -> tuple[str, dict[str, Any]]:
