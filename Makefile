@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 ARGS ?=
-TEST_EXTRAS = dev,export,eval,bench,web,openvino
+TEST_EXTRAS = dev,export,eval,bench,web,openvino,ray
 
 .PHONY: live test browser wheel-check clean
 

@@ -27,6 +27,7 @@ EXTRA_OF: dict[str, str] = {
     "matplotlib": "bench",
     "streamlit": "web",
     "openvino": "openvino",
+    "ray": "ray",
 }
 
 
@@ -48,6 +49,14 @@ class Device(str, Enum):
 class EngineName(str, Enum):
     onnxruntime = "onnxruntime"
     openvino = "openvino"
+
+
+class ScoreEngine(str, Enum):
+    """`score` can also hand its inputs to Ray Data (actors run ONNX Runtime)."""
+
+    onnxruntime = "onnxruntime"
+    openvino = "openvino"
+    ray = "ray"
 
 
 class Precision(str, Enum):

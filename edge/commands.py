@@ -27,6 +27,7 @@ from edge.cli_common import (
     Precision,
     PrecisionOption,
     RubricOption,
+    ScoreEngine,
     StrictOption,
     ThreadsOption,
     flag,
@@ -83,7 +84,11 @@ def score(
         bool, flag("--json", help="One JSON object per input on stdout.")
     ] = False,
     out: Annotated[
-        Path | None, typer.Option(help="Write annotated images/videos to this folder.")
+        Path | None,
+        typer.Option(
+            help="Write annotated images/videos to this folder (with --engine ray: the "
+            "results file, .jsonl or .parquet)."
+        ),
     ] = None,
     conf: ConfOption = None,
     sample_fps: Annotated[
@@ -96,14 +101,30 @@ def score(
     threads: ThreadsOption = 0,
     rubric: RubricOption = None,
     imgsz: ImgszOption = None,
-    engine: EngineOption = EngineName.onnxruntime,
+    engine: Annotated[
+        ScoreEngine,
+        typer.Option(help="Inference engine, or ray: score the inputs on Ray Data actors."),
+    ] = ScoreEngine.onnxruntime,
     precision: PrecisionOption = Precision.fp32,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="With --engine ray: 'auto' or HOST:PORT of a cluster (default: local)."),
+    ] = None,
+    actors: Annotated[
+        int, typer.Option(min=1, help="With --engine ray: actors, each holding one session.")
+    ] = 2,
 ) -> None:
     """Score photos and videos; print a breakdown per input (or JSON with --json)."""
     with user_errors():
-        config = pipeline_config(
-            model, card, device, strict, threads, conf, rubric, imgsz, "photo", engine, precision
+        inference = (
+            EngineName.onnxruntime if engine is ScoreEngine.ray else EngineName(engine.value)
         )
+        config = pipeline_config(
+            model, card, device, strict, threads, conf, rubric, imgsz, "photo", inference, precision
+        )
+        if engine is ScoreEngine.ray:
+            _score_on_ray(paths, config, out, sample_fps, ray_address, actors)
+            return
         pipeline = Pipeline(config)
         if out:
             prepare_out_dir(out)
@@ -124,6 +145,28 @@ def score(
                 _print_result(result, bundled=model in (None, BUNDLED_NAME))
         if failures:
             raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _score_on_ray(
+    paths: list[Path],
+    config: PipelineConfig,
+    out: Path | None,
+    sample_fps: float,
+    address: str | None,
+    actors: int,
+) -> None:
+    with optional_dependencies():
+        from edge.ray_scoring import RayJob, run_ray_job
+
+        job = RayJob(tuple(expand_inputs(paths)), config, out, sample_fps, address, actors)
+        say(f"scoring {plural(len(job.paths), 'input')} on Ray with {plural(actors, 'actor')}")
+        records = run_ray_job(job)
+    errors = [record["error"] for record in records if "error" in record]
+    for error in errors:
+        say(f"error: {error}")
+    say(f"wrote {plural(len(records) - len(errors), 'record')} to {out}")
+    if errors:
+        raise typer.Exit(EXIT_BAD_INPUT)
 
 
 def _print_result(result: Result, bundled: bool) -> None:
