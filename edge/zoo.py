@@ -317,10 +317,9 @@ def resolve_model(spec: str | None, notice: Notice, zoo: Zoo | None = None) -> P
         return None
     if Path(spec).exists() or Path(spec).suffix == ".onnx" or os.sep in spec or "/" in spec:
         return Path(spec)
-    zoo = zoo or Zoo(default_config(), notice)
     if spec == BUNDLED_NAME:
         return None
-    return zoo.pull(spec)
+    return (zoo or Zoo(default_config(), notice)).pull(spec)
 
 
 def _lock_path(folder: Path) -> Path:
