@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 ARGS ?=
-TEST_EXTRAS = dev,export,eval,bench,web,openvino,ray
+TEST_EXTRAS = dev,export,eval,bench,web,openvino,ray,triton
 
 .PHONY: live test browser wheel-check clean
 

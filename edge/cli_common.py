@@ -28,6 +28,7 @@ EXTRA_OF: dict[str, str] = {
     "streamlit": "web",
     "openvino": "openvino",
     "ray": "ray",
+    "tritonclient": "triton",
 }
 
 

@@ -151,6 +151,36 @@ def maskrcnn(
         raise typer.Exit(EXIT_PARITY_FAILED)
 
 
+@export_app.command(cls=FlagHelpCommand)
+def triton(
+    repo: Annotated[Path, typer.Option(help="The Triton model repository to write into.")],
+    model: ModelOption = None,
+    name: Annotated[
+        str | None, typer.Option(help="Model name in the repository (default: the file's stem).")
+    ] = None,
+    max_batch: Annotated[int, typer.Option(min=0, help="Largest batch Triton forms.")] = 8,
+    instances: Annotated[int, typer.Option(min=1, help="Model instances Triton runs.")] = 1,
+    kind: Annotated[str, typer.Option(help="cpu or gpu instances.")] = "cpu",
+    tensorrt: Annotated[
+        bool, flag("--tensorrt", help="GPU: ONNX Runtime hands the graph to TensorRT (fp16).")
+    ] = False,
+    threads: Annotated[
+        int, typer.Option(min=0, help="ONNX Runtime threads per instance (0: its default).")
+    ] = 0,
+) -> None:
+    """Write a Triton model repository for a detector (native ONNX Runtime backend)."""
+    from edge.modelcard import bundled_model_path
+    from export.triton import TritonRequest, write_repository
+
+    with user_errors():
+        path = resolve_model(model, say) or bundled_model_path()
+        request = TritonRequest(
+            path, repo, name or path.stem, max_batch, instances, kind, tensorrt, threads
+        )
+        folder = write_repository(request)
+    say(f"wrote {folder} (config.pbtxt, 1/model.onnx, officescore.toml)")
+
+
 def print_int8(err: Console, int8: Int8Result) -> None:
     rows = int8.report.images
     err.print(
