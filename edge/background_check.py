@@ -17,10 +17,9 @@ from edge.display import Window, has_display
 from edge.errors import OfficeScoreError
 from edge.loop import open_live_source
 from edge.modelcard import bundled_dir
-from edge.overlay import draw_check_panel, draw_detections, panel_width
+from edge.overlay import annotated_size, draw_check_panel
 from edge.pipeline import Pipeline, PipelineConfig
-from edge.results import CheckReport, Kind, Result
-from edge.types import Detections
+from edge.results import Kind, Result
 
 
 @dataclass(frozen=True)
@@ -28,13 +27,6 @@ class CheckConfig:
     pipeline: PipelineConfig
     thresholds: Path | None = None
     window_s: float = 3.0
-
-
-def draw_verdict(image: np.ndarray, detections: Detections, report: CheckReport) -> np.ndarray:
-    """The picture with the detections, and the verdict's traffic lights beside it."""
-    annotated = image.copy()
-    draw_detections(annotated, detections)
-    return draw_check_panel(annotated, report)
 
 
 class Checker:
@@ -65,7 +57,7 @@ class Checker:
         result = self.check(image, str(path), notes=tuple(notes))
         assert result.check is not None
         if out_path and not cv2.imwrite(
-            str(out_path), draw_verdict(image, result.detections, result.check)
+            str(out_path), draw_check_panel(image, result.detections, result.check)
         ):
             raise OfficeScoreError(f"cannot write {out_path}")
         return result
@@ -83,8 +75,7 @@ class Checker:
             notice("no display found: printing one JSON object per second instead of a window")
             headless = True
         frames = open_live_source(source, realtime=True, notice=notice)
-        width, height = frames.frame_size
-        window = None if headless else Window((width + panel_width(height), height))
+        window = None if headless else Window(annotated_size(frames.frame_size))
         rolling = RollingCheck(self.config.window_s)
         rolled: Result | None = None
         next_second, count = 0.0, 0
@@ -104,7 +95,7 @@ class Checker:
                     report = rolled.check
                     assert report is not None
                     if window and not window.show(
-                        draw_verdict(frame.image, result.detections, report)
+                        draw_check_panel(frame.image, result.detections, report)
                     ):
                         break
                     if window is None and frame.timestamp >= next_second:

@@ -106,9 +106,14 @@ def panel_width(height: int) -> int:
     return round(PANEL_BASE_WIDTH * panel_scale(height))
 
 
-def with_side_bar(picture: np.ndarray, bar: np.ndarray) -> np.ndarray:
-    """The picture with the panel beside it, never over it."""
-    return cv2.hconcat([picture, bar])
+def _beside(image: np.ndarray, bar: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One new canvas: a copy of the picture with the panel beside it (never over it), and the
+    view of its picture part to draw detections into."""
+    height, width = image.shape[:2]
+    canvas = np.empty((height, width + bar.shape[1], 3), np.uint8)
+    canvas[:, :width] = image
+    canvas[:, width:] = bar
+    return canvas, canvas[:, :width]
 
 
 def score_side_bar(height: int, score: Score | None) -> np.ndarray:
@@ -165,11 +170,8 @@ def annotate(
 ) -> np.ndarray:
     """The picture with its detections drawn, and the score panel beside it (one new image)."""
     height, width = image.shape[:2]
-    bar = score_side_bar(height, score)
-    canvas = np.empty((height, width + bar.shape[1], 3), np.uint8)
-    canvas[:, :width] = image
-    canvas[:, width:] = bar
-    draw_detections(canvas[:, :width], detections, layer)
+    canvas, picture = _beside(image, score_side_bar(height, score))
+    draw_detections(picture, detections, layer)
     status = canvas[:, width:]
     _text(status, status_line, (10, height - 10), 0.42, (200, 200, 200), panel_scale(height))
     return canvas
@@ -189,8 +191,9 @@ _LIGHTS = {
 }
 
 
-def draw_check_panel(image: np.ndarray, report: CheckReport) -> np.ndarray:
-    """The picture with a traffic light per criterion and the worst problem beside it."""
+def draw_check_panel(image: np.ndarray, detections: Detections, report: CheckReport) -> np.ndarray:
+    """The picture with its detections drawn, and beside it a traffic light per criterion and
+    the worst problem (one new image)."""
     height = image.shape[0]
     scale = panel_scale(height)
     bar = np.full((height, panel_width(height), 3), _PANEL_GREY, np.uint8)
@@ -205,7 +208,9 @@ def draw_check_panel(image: np.ndarray, report: CheckReport) -> np.ndarray:
     if worst is not None:
         for line, words in enumerate(_wrap(worst.reason, 36)[:4]):
             _text(bar, words, (10, 210 + 18 * line), 0.42, (200, 200, 255), scale)
-    return with_side_bar(image, bar)
+    canvas, picture = _beside(image, bar)
+    draw_detections(picture, detections)
+    return canvas
 
 
 def _wrap(text: str, width: int) -> list[str]:

@@ -116,6 +116,6 @@ def test_check_panel_is_beside_the_picture() -> None:
 
     image = np.full((3000, 2000, 3), 90, np.uint8)
     report = CheckReport((Verdict("private", "Bed or bathroom in view", "fail", "bed in view"),))
-    drawn = draw_check_panel(image, report)
+    drawn = draw_check_panel(image, Detections.empty(), report)
     assert drawn.shape == (3000, 2000 + panel_width(3000), 3)
     assert np.array_equal(drawn[:, :2000], image)
