@@ -39,6 +39,7 @@ class Recorder:
         reserve_bytes: int = RECORDING_RESERVE_BYTES,
     ) -> None:
         self.path = path
+        self._folder = path.parent.resolve()
         self.reserve_bytes = reserve_bytes
         self.frames = 0
         self._writer: cv2.VideoWriter | None = cv2.VideoWriter(
@@ -59,7 +60,7 @@ class Recorder:
         self.frames += 1
 
     def _check_space(self) -> None:
-        free = shutil.disk_usage(self.path.parent.resolve()).free
+        free = shutil.disk_usage(self._folder).free
         if free < self.reserve_bytes:
             self.close()
             raise OfficeScoreError(

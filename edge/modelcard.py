@@ -6,6 +6,7 @@ A card is TOML. It is found, in order: the path the user names, a `.toml` beside
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,12 +34,12 @@ class ModelCard:
     rubric_path: Path | None = None
     settings: dict[str, Any] = field(default_factory=dict)
 
-    @property
+    @functools.cached_property
     def visible_names(self) -> frozenset[str]:
         """Canonical names this model can detect at all."""
         return frozenset(CANONICAL_NAMES[i] for i in set(self.canonical_of_label.tolist()))
 
-    @property
+    @functools.cached_property
     def unreliable_names(self) -> frozenset[str]:
         """Canonical names whose every label the card's [reliability] table measured below its
         `min_recall` on real photos: too rarely found to earn a reward by."""
