@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from edge.postprocess import mask_iou, match_detections
 from edge.types import Detections
 
 MAX_BOX_ERROR_PX = 1.0
@@ -34,43 +35,26 @@ class DetectionParity:
         return {**asdict(self), "at_parity": self.at_parity}
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    top_left = np.maximum(a[:, None, :2], b[None, :, :2])
-    bottom_right = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(bottom_right - top_left, 0, None).prod(axis=2)
-    area = lambda boxes: (boxes[:, 2:] - boxes[:, :2]).prod(axis=1)  # noqa: E731
-    return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1e-9)
-
-
 def detection_parity(reference: Detections, other: Detections) -> DetectionParity:
     """Greedy matching, best reference confidence first: same label and box IoU ≥ 0.5."""
-    overlap = _iou(reference.xyxy, other.xyxy)
-    overlap[reference.label[:, None] != other.label[None, :]] = 0
-    pairs = []
-    for i in np.argsort(-reference.confidence):
-        if overlap.shape[1] and overlap[i].max() >= 0.5:
-            j = int(overlap[i].argmax())
-            pairs.append((int(i), j))
-            overlap[:, j] = 0
+    pairs = match_detections(
+        reference.xyxy, reference.label, reference.confidence, other.xyxy, other.label
+    )
     total = max(len(reference), len(other))
     box_error = max(
         (float(np.abs(reference.xyxy[i] - other.xyxy[j]).max()) for i, j in pairs), default=0.0
     )
-    mask_iou = None
+    min_iou = None
     if reference.mask is not None and other.mask is not None and pairs:
         ref_masks, other_masks = reference.mask.dense(), other.mask.dense()
-        ious = []
-        for i, j in pairs:
-            union = np.logical_or(ref_masks[i], other_masks[j]).sum()
-            if union:
-                ious.append(float(np.logical_and(ref_masks[i], other_masks[j]).sum() / union))
-        mask_iou = min(ious) if ious else 1.0
+        ious = [mask_iou(ref_masks[i], other_masks[j]) for i, j in pairs]
+        min_iou = min(ious) if ious else 1.0
     return DetectionParity(
         len(reference),
         len(other),
         len(pairs) / total if total else 1.0,
         box_error,
-        mask_iou,
+        min_iou,
     )
 
 

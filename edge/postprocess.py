@@ -154,3 +154,41 @@ def paste_masks(
         dy, dx = y0 - corners[i, 1], x0 - corners[i, 0]
         crops.append(resized[dy : dy + y1 - y0, dx : dx + x1 - x0] >= threshold)
     return InstanceMasks(frame_hw, windows, tuple(crops))
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of every box in `a` (N×4 xyxy) with every box in `b` (M×4): an N×M array."""
+    top_left = np.maximum(a[:, None, :2], b[None, :, :2])
+    bottom_right = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.clip(bottom_right - top_left, 0, None).prod(axis=2)
+    area_a = (a[:, 2:] - a[:, :2]).prod(axis=1)
+    area_b = (b[:, 2:] - b[:, :2]).prod(axis=1)
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+
+
+def match_detections(
+    boxes: np.ndarray,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    other_boxes: np.ndarray,
+    other_labels: np.ndarray,
+) -> list[tuple[int, int]]:
+    """Pairs (i, j) of the same label and box IoU ≥ 0.5, matched greedily from the highest
+    score of the first set; each detection is matched at most once."""
+    overlap = box_iou(boxes, other_boxes)
+    overlap[labels[:, None] != other_labels[None, :]] = 0
+    pairs = []
+    for i in np.argsort(-scores):
+        if overlap.shape[1] and overlap[i].max() >= 0.5:
+            j = int(overlap[i].argmax())
+            pairs.append((int(i), j))
+            overlap[:, j] = 0
+    return pairs
+
+
+def mask_iou(a: np.ndarray, b: np.ndarray, certain: np.ndarray | None = None) -> float:
+    """IoU of two binary masks, over the `certain` pixels only when given."""
+    if certain is not None:
+        a, b = a & certain, b & certain
+    union = np.logical_or(a, b).sum()
+    return float(np.logical_and(a, b).sum() / union) if union else 1.0

@@ -12,7 +12,7 @@ import onnxruntime as ort
 import torch
 
 from edge.errors import OfficeScoreError, first_line
-from edge.postprocess import paste_masks
+from edge.postprocess import mask_iou, match_detections, paste_masks
 from export.source import MaskRCNNModel, run_reference
 
 MAX_BOX_ERROR_PX = 1.0
@@ -137,15 +137,6 @@ def measure_parity(
     return ParityReport(rows, kernels)
 
 
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    top_left = np.maximum(a[:, None, :2], b[None, :, :2])
-    bottom_right = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(bottom_right - top_left, 0, None).prod(axis=2)
-    area_a = (a[:, 2:] - a[:, :2]).prod(axis=1)
-    area_b = (b[:, 2:] - b[:, :2]).prod(axis=1)
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
-
-
 def compare(
     name: str,
     expected: dict[str, np.ndarray],
@@ -176,14 +167,7 @@ def compare(
     probabilities = expected["masks"][expected_rows, 0]
     source_masks = probabilities >= 0.5
     certain = np.abs(probabilities - 0.5) >= UNCERTAIN_BAND
-    overlap = box_iou(source_boxes, boxes)
-    overlap[source_labels[:, None] != labels[None, :]] = 0
-    pairs = []
-    for i in np.argsort(-source_scores):
-        if overlap.shape[1] and overlap[i].max() >= 0.5:
-            j = int(overlap[i].argmax())
-            pairs.append((int(i), j))
-            overlap[:, j] = 0
+    pairs = match_detections(source_boxes, source_labels, source_scores, boxes, labels)
     matched_source = np.array([i for i, _ in pairs], int)
     matched_onnx = np.array([j for _, j in pairs], int)
     unmatched_scores = np.concatenate(
@@ -220,11 +204,3 @@ def compare(
         mean_mask_iou=float(np.mean(ious)) if ious else 1.0,
         uncertain_mask_pixels=left_out / in_masks if in_masks else 0.0,
     )
-
-
-def mask_iou(a: np.ndarray, b: np.ndarray, certain: np.ndarray | None = None) -> float:
-    """IoU of two binary masks, over the `certain` pixels only when given."""
-    if certain is not None:
-        a, b = a & certain, b & certain
-    union = np.logical_or(a, b).sum()
-    return float(np.logical_and(a, b).sum() / union) if union else 1.0
