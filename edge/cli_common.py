@@ -13,31 +13,10 @@ import typer
 from rich.console import Console
 from typer.core import TyperCommand, TyperGroup
 
-from edge.errors import OfficeScoreError
+from edge.errors import OfficeScoreError, install_hint
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
-
-# Optional package (its import name) -> the extra that installs it.
-EXTRA_OF: dict[str, str] = {
-    "torch": "export",
-    "torchvision": "export",
-    "onnxslim": "export",
-    "pycocotools": "eval",
-    "matplotlib": "bench",
-    "streamlit": "web",
-    "openvino": "openvino",
-    "ray": "ray",
-    "tritonclient": "triton",
-}
-
-
-def install_hint(module: str) -> str:
-    """The pip command that installs an optional package, for an error message."""
-    extra = EXTRA_OF.get(module.split(".")[0])
-    if extra is None:
-        return f"pip install {module.split('.')[0]}"
-    return f"pip install 'officescore[{extra}]'"
 
 
 class Device(str, Enum):

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from edge.errors import OfficeScoreError, first_line
+from edge.errors import OfficeScoreError, first_line, install_hint
 
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "tensorrt")
 ENGINES: tuple[str, ...] = ("onnxruntime", "openvino")
@@ -164,7 +164,7 @@ def open_engine(request: EngineRequest, model_path: Path) -> Engine:
             import openvino  # noqa: F401
         except ImportError:
             raise OfficeScoreError(
-                "--engine openvino needs openvino: pip install 'officescore[openvino]'"
+                f"--engine openvino needs openvino: {install_hint('openvino')}"
             ) from None
         engine = OpenVinoEngine(request, model_path)
     else:

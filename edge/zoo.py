@@ -19,7 +19,7 @@ from typing import Any
 
 import tomllib
 
-from edge.errors import OfficeScoreError, first_line
+from edge.errors import OfficeScoreError, extra_hint, first_line
 from edge.modelcard import bundled_dir, file_sha256
 
 BUNDLED_NAME = "yolox-nano"
@@ -156,10 +156,8 @@ class Zoo:
             elif entry.kind in BUILDERS:
                 self._build(entry)
             else:
-                raise OfficeScoreError(
-                    f"{entry.name} needs the {entry.needs or entry.kind} extra: "
-                    f"pip install 'officescore[{entry.needs or entry.kind}]'"
-                )
+                extra = entry.needs or entry.kind
+                raise OfficeScoreError(f"{entry.name} needs the {extra} extra: {extra_hint(extra)}")
         return path
 
     def _download(self, entry: ZooEntry) -> None:

@@ -9,7 +9,7 @@ import sys
 import pytest
 import tomllib
 
-from edge.cli_common import EXTRA_OF, install_hint
+from edge.errors import EXTRA_OF, install_hint
 from tests.conftest import REPO
 
 EXTRAS = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
