@@ -21,6 +21,7 @@ from edge.cli_common import (
     DeviceOption,
     EngineName,
     Precision,
+    StrictOption,
     flag,
     optional_dependencies,
     parse_size,
@@ -67,6 +68,7 @@ def bench(
         typer.Option(help="Model input sizes (YOLOX-style models; default: the card's live size)."),
     ] = None,
     device: DeviceOption = Device.auto,
+    strict: StrictOption = False,
     warmup: Annotated[
         int, typer.Option(min=0, help="Untimed runs first, per model (caches, lazy init).")
     ] = 3,
@@ -100,7 +102,13 @@ def bench(
             for thread_count in threads or [2]:
                 for input_size in input_sizes:
                     spec = BenchSpec(
-                        frame_size, thread_count, warmup, iterations, device.value, input_size
+                        frame_size,
+                        thread_count,
+                        warmup,
+                        iterations,
+                        device.value,
+                        input_size,
+                        strict=strict,
                     )
                     if torchscript is not None and input_size == input_sizes[0]:
                         say(
@@ -121,7 +129,11 @@ def bench(
         if video is not None:
             first = model_paths[0]
             session = SessionConfig(
-                model_path=first, device=device.value, threads=(threads or [2])[0], purpose="live"
+                model_path=first,
+                device=device.value,
+                strict=strict,
+                threads=(threads or [2])[0],
+                purpose="live",
             )
             pipeline = Pipeline(PipelineConfig(session=session))
             loop = bench_loop(Path(str(resolve_source(video))), pipeline, realtime, loop_frames)

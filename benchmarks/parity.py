@@ -4,6 +4,7 @@ parity" only when it is."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -58,16 +59,22 @@ def detection_parity(reference: Detections, other: Detections) -> DetectionParit
     )
 
 
+def model_family(model_name: str) -> str:
+    """A model's name without its reduced-precision suffix: `m-fp16@640` → `m@640`."""
+    return re.sub(r"-(int8|fp16)(?=@|$)", "", model_name)
+
+
 def attach_parity(results: list[Any]) -> None:
     """Give every engine/precision row its parity against the ONNX Runtime fp32 row of the same
-    model, frame size, threads and input size (the reference row itself gets none)."""
+    model (its int8 and fp16 variants included), frame size, threads and input size (the
+    reference row itself gets none)."""
     references = {
-        (r.model, r.size, r.threads): r
+        (model_family(r.model), r.size, r.threads): r
         for r in results
         if r.backend == "onnxruntime" and r.precision == "fp32" and r.last_detections is not None
     }
     for result in results:
-        reference = references.get((result.model, result.size, result.threads))
+        reference = references.get((model_family(result.model), result.size, result.threads))
         if reference is None or reference is result or result.last_detections is None:
             continue
         result.parity = detection_parity(reference.last_detections, result.last_detections)

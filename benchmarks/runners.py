@@ -35,6 +35,7 @@ class BenchSpec:
     imgsz: int | None = None  # model input size; None: the card's live size
     engine: str = "onnxruntime"
     precision: str = "fp32"
+    strict: bool = False  # fail instead of falling back to CPU
 
 
 @dataclass
@@ -112,6 +113,7 @@ def bench_onnx(model_path: Path | None, spec: BenchSpec, photo: Path | None) -> 
             session=SessionConfig(
                 model_path=model_path,
                 device=spec.device,
+                strict=spec.strict,
                 threads=spec.threads,
                 imgsz=spec.imgsz,
                 purpose="live",
@@ -166,6 +168,13 @@ def bench_torchscript(model_path: Path, spec: BenchSpec, photo: Path | None) -> 
     with warnings.catch_warnings():  # torch.jit's deprecation notices are not for users
         warnings.simplefilter("ignore")
         source = load_torchscript(model_path)
+    on_gpu = spec.device in ("cuda", "tensorrt") or (
+        spec.device == "auto" and torch.cuda.is_available()
+    )
+    if on_gpu and not torch.cuda.is_available():
+        raise OfficeScoreError(f"--device {spec.device}: this torch build sees no CUDA GPU")
+    target = torch.device("cuda" if on_gpu else "cpu")
+    model = source.reference.to(target)
     encoded = cv2.imencode(".jpg", frame_for(spec.size, photo))[1]
     found = [0]
 
@@ -173,9 +182,11 @@ def bench_torchscript(model_path: Path, spec: BenchSpec, photo: Path | None) -> 
         started = time.perf_counter()
         image = decode(encoded)
         decoded = time.perf_counter()
-        tensor = torch.from_numpy(to_tensor(image))
+        tensor = torch.from_numpy(to_tensor(image)).to(target)
         prepared = time.perf_counter()
-        output = run_reference(source.reference, tensor)
+        output = run_reference(model, tensor)
+        if on_gpu:
+            torch.cuda.synchronize()  # CUDA returns before the kernels finish
         found[0] = len(output["boxes"])
         return {
             "decode": (decoded - started) * 1e3,
@@ -189,7 +200,7 @@ def bench_torchscript(model_path: Path, spec: BenchSpec, photo: Path | None) -> 
         model_path.name,
         spec.size,
         spec.threads,
-        "torch CPU",
+        "torch CUDA" if on_gpu else "torch CPU",
         "fp32",
         source.kernels,
         found[0],

@@ -17,6 +17,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from edge.errors import OfficeScoreError, first_line, install_hint
+from edge.modelcard import PRECISION_METADATA_KEY
+from edge.paths import user_cache_root
 
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "tensorrt")
 ENGINES: tuple[str, ...] = ("onnxruntime", "openvino")
@@ -85,12 +87,13 @@ class OnnxRuntimeEngine:
         options.log_severity_level = 4  # our own warning below replaces ORT's provider error
         ort.set_default_logger_severity(4)
         providers: list[Any] = list(wanted)
-        if request.tensorrt_cache is not None and wanted[0] == "TensorrtExecutionProvider":
+        if wanted[0] == "TensorrtExecutionProvider":  # engines take minutes to build: keep them
+            cache = request.tensorrt_cache or user_cache_root() / "tensorrt"
             providers[0] = (
                 "TensorrtExecutionProvider",
                 {
                     "trt_engine_cache_enable": True,
-                    "trt_engine_cache_path": str(request.tensorrt_cache),
+                    "trt_engine_cache_path": str(cache),
                     "trt_fp16_enable": True,
                 },
             )
@@ -106,10 +109,10 @@ class OnnxRuntimeEngine:
                 raise OfficeScoreError(f"{message} (--strict)")
             if request.device != "auto":
                 print(f"warning: {message}", file=sys.stderr)
-        self.ran = Ran("onnxruntime", used, "fp32")
         self.input_names = [value.name for value in self.session.get_inputs()]
         self._output_names = [value.name for value in self.session.get_outputs()]
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+        self.ran = Ran("onnxruntime", used, self.metadata.get(PRECISION_METADATA_KEY, "fp32"))
 
     def run(self, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
         return list(self.session.run(self._output_names, inputs))

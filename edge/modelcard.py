@@ -19,6 +19,7 @@ from edge.errors import OfficeScoreError
 from edge.vocabulary import CANONICAL_ID, CANONICAL_NAMES, OTHER_ID
 
 CARD_METADATA_KEY = "officescore.card"
+PRECISION_METADATA_KEY = "officescore.precision"  # set on int8/fp16 variants only
 DEFAULT_CONF = 0.4
 BUNDLED_MODEL = "yolox_nano"
 

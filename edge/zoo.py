@@ -21,6 +21,7 @@ import tomllib
 
 from edge.errors import OfficeScoreError, extra_hint, first_line
 from edge.modelcard import bundled_dir, file_sha256
+from edge.paths import user_cache_root
 
 BUNDLED_NAME = "yolox-nano"
 Notice = Callable[[str], None]
@@ -100,12 +101,10 @@ class ZooConfig:
 def default_config(environ: dict[str, str] | os._Environ[str] = os.environ) -> ZooConfig:
     """The user's cache and registries, with OFFICESCORE_CACHE, OFFICESCORE_ZOO (extra
     registry files, separated by the path separator) and OFFICESCORE_MODEL_MIRROR."""
-    import platformdirs
-
-    cache = environ.get("OFFICESCORE_CACHE") or platformdirs.user_cache_dir("officescore")
+    cache = user_cache_root(environ)
     extra = [Path(p) for p in environ.get("OFFICESCORE_ZOO", "").split(os.pathsep) if p]
     return ZooConfig(
-        cache=Path(cache) / "models",
+        cache=cache / "models",
         registries=(bundled_dir() / "zoo.toml", *extra),
         mirror=environ.get("OFFICESCORE_MODEL_MIRROR") or None,
     )

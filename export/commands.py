@@ -28,7 +28,7 @@ from edge.zoo import resolve_model
 if TYPE_CHECKING:
     from edge.calibration import CalibrationReport
     from export.evaluate import EvaluationReport
-    from export.run import Int8Result
+    from export.run import VariantResult
 
 export_app = typer.Typer(
     cls=FlagHelpGroup, no_args_is_help=True, help="Turn source models into verified ONNX models."
@@ -65,7 +65,13 @@ def maskrcnn(
         int | None, typer.Option(help="Most detections per image.")
     ] = None,
     slim: Annotated[bool, flag(help="Simplify the graph with onnxslim.")] = False,
-    fp16: Annotated[bool, flag(help="Half-precision weights, for CUDA targets.")] = False,
+    fp16: Annotated[
+        bool,
+        flag(
+            help="Also write NAME.fp16.onnx: float16 weights, float32 inputs and outputs, for "
+            "CUDA; its parity is shown, not guaranteed."
+        ),
+    ] = False,
     int8: Annotated[
         bool,
         flag(
@@ -145,8 +151,8 @@ def maskrcnn(
             f"kept anyway (--force): {out}" if result.model else "model removed (--force keeps it)"
         )
         err.print(kept, markup=False)
-    if result.int8 is not None:
-        print_int8(err, result.int8)
+    for variant in result.variants:
+        print_variant(err, variant)
     if not result.report.passed:
         raise typer.Exit(EXIT_PARITY_FAILED)
 
@@ -181,19 +187,20 @@ def triton(
     say(f"wrote {folder} (config.pbtxt, 1/model.onnx, officescore.toml)")
 
 
-def print_int8(err: Console, int8: Int8Result) -> None:
-    rows = int8.report.images
+def print_variant(err: Console, variant: VariantResult) -> None:
+    rows = variant.report.images
     err.print(
-        f"int8 model (opt-in, not the default): {int8.model}, {int8.seconds:.1f} s; against "
+        f"{variant.precision} model (opt-in, not the default): {variant.model}, "
+        f"{variant.seconds:.1f} s; against "
         f"the source: labels agree ≥ {min(r.label_agreement for r in rows):.0%}, boxes within "
         f"{max(r.max_box_error_px for r in rows):.2f} px, mask IoU ≥ "
-        f"{min(r.min_mask_iou for r in rows):.3f} ({int8.report_path})",
+        f"{min(r.min_mask_iou for r in rows):.3f} ({variant.report_path})",
         markup=False,
     )
-    if not int8.report.passed:
+    if not variant.report.passed:
         err.print(
-            "int8 is outside the fp32 parity thresholds here; check it on your own images "
-            "(officescore evaluate) before you use it",
+            f"{variant.precision} is outside the fp32 parity thresholds here; check it on your "
+            "own images (officescore evaluate) before you use it",
             markup=False,
         )
 

@@ -21,7 +21,7 @@ import numpy as np
 import onnx
 import torch
 
-from edge.errors import OfficeScoreError, first_line
+from edge.errors import OfficeScoreError
 from edge.modelcard import CARD_METADATA_KEY
 from export.source import MaskRCNNModel, SourceModel
 
@@ -37,7 +37,7 @@ class ExportOptions:
     rpn_post_nms_top_n: int | None = None  # None keeps the source model's
     detections_per_img: int | None = None
     slim: bool = False
-    fp16: bool = False
+    fp16: bool = False  # also write a float16 model beside the fp32 one (export/float16.py)
     int8: bool = False  # also write an int8 model beside the fp32 one (export/quantize.py)
 
     def __post_init__(self) -> None:
@@ -47,8 +47,6 @@ class ExportOptions:
             )
         if not 11 <= self.opset <= 20:
             raise OfficeScoreError(f"--opset must be 11..20, got {self.opset}")
-        if self.int8 and self.fp16:
-            raise OfficeScoreError("--int8 and --fp16 exclude each other")
         if self.size is not None and min(self.size) < 32:
             raise OfficeScoreError(f"--size {self.size} is too small")
 
@@ -171,18 +169,6 @@ def export_onnx(
             import onnxslim
 
             proto = onnxslim.slim(proto)
-        if options.fp16:
-            from onnxruntime.transformers.float16 import convert_float_to_float16
-
-            proto = unique_node_names(convert_float_to_float16(proto, keep_io_types=True))
-            try:
-                onnx.checker.check_model(proto)
-            except onnx.checker.ValidationError as error:
-                first = first_line(error)
-                raise OfficeScoreError(
-                    "--fp16: onnxruntime's float16 converter makes an invalid graph of this "
-                    f"model ({first[:120]}); export fp32"
-                ) from None
         for key, value in metadata.items():
             entry = proto.metadata_props.add()
             entry.key, entry.value = key, value
@@ -200,17 +186,6 @@ def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
-
-
-def unique_node_names(proto: onnx.ModelProto) -> onnx.ModelProto:
-    """The float16 converter can give two inserted Cast nodes one name; ORT refuses that."""
-    seen: dict[str, int] = {}
-    for node in proto.graph.node:
-        count = seen.get(node.name, 0)
-        seen[node.name] = count + 1
-        if count and node.name:
-            node.name = f"{node.name}_{count}"
-    return proto
 
 
 def export_metadata(

@@ -118,8 +118,7 @@ def measure_parity(
     except Exception as error:  # ORT's own exception types
         first = first_line(error)
         raise OfficeScoreError(
-            f"cannot run {onnx_path.name} on ONNX Runtime CPU to measure parity ({first}); "
-            "an --fp16 model is for CUDA: export fp32 here, or keep it unverified with --force"
+            f"cannot run {onnx_path.name} on ONNX Runtime CPU to measure parity ({first})"
         ) from None
     rows = []
     for name, image in images.items():

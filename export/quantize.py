@@ -6,26 +6,15 @@ instead of it, and its parity report is shown but does not gate the export.
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import onnx
 
 from edge.errors import OfficeScoreError, first_line
-from edge.modelcard import CARD_METADATA_KEY
 from export.onnx_export import INPUT_NAME
 from export.parity import model_input
-
-PRECISION_KEY = "officescore.precision"
-
-
-def int8_path(fp32_path: Path) -> Path:
-    return fp32_path.with_name(f"{fp32_path.stem}.int8.onnx")
+from export.variants import relabel, save_atomically, scratch_beside
 
 
 def quantize_int8(
@@ -51,7 +40,7 @@ def quantize_int8(
             tensor = next(self._inputs, None)
             return None if tensor is None else {INPUT_NAME: tensor}
 
-    with _scratch(target.parent) as scratch:
+    with scratch_beside(target, "int8") as scratch:
         folded = scratch / "folded.onnx"
         quantized = scratch / "int8.onnx"
         try:
@@ -72,41 +61,7 @@ def quantize_int8(
         except Exception as error:  # the quantizer raises assorted types on graphs it can't take
             raise OfficeScoreError(f"--int8: quantization failed: {first_line(error)}") from None
         proto = onnx.load(str(quantized))
-        _relabel(proto, onnx.load(str(fp32_path), load_external_data=False), list(images))
-        staged = scratch / "staged.onnx"
-        onnx.save(proto, str(staged))
-        os.replace(staged, target)
-
-
-def _relabel(proto: onnx.ModelProto, fp32: onnx.ModelProto, calibration: list[str]) -> None:
-    """Carry the fp32 metadata over; the card's name and a precision entry say int8."""
-    del proto.metadata_props[:]
-    for entry in fp32.metadata_props:
-        value = _renamed(entry.value) if entry.key == CARD_METADATA_KEY else entry.value
-        proto.metadata_props.add(key=entry.key, value=value)
-    proto.metadata_props.add(key=PRECISION_KEY, value="int8")
-    proto.metadata_props.add(
-        key="officescore.int8",
-        value=json.dumps(
-            {"format": "QDQ", "per_channel": True, "ops": ["Conv"], "calibration": calibration}
-        ),
-    )
-
-
-def _renamed(card: str) -> str:
-    lines = card.splitlines()
-    for index, line in enumerate(lines):
-        if line.startswith("name = ") and line.endswith('"'):
-            lines[index] = line[:-1] + '-int8"'
-            break
-    return "\n".join(lines) + "\n"
-
-
-@contextmanager
-def _scratch(folder: Path) -> Iterator[Path]:
-    """A temporary folder beside the target (same file system, so the final rename is atomic)."""
-    try:
-        with tempfile.TemporaryDirectory(prefix=".int8-", dir=folder) as path:
-            yield Path(path)
-    except OSError as error:
-        raise OfficeScoreError(f"--int8: cannot write in {folder}: {error.strerror}") from None
+        details = {"format": "QDQ", "per_channel": True, "ops": ["Conv"]}
+        fp32 = onnx.load(str(fp32_path), load_external_data=False)
+        relabel(proto, fp32, "int8", {**details, "calibration": list(images)})
+        save_atomically(proto, target, scratch)

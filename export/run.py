@@ -12,10 +12,12 @@ import numpy as np
 
 from edge.batch import IMAGE_SUFFIXES, read_image
 from edge.errors import OfficeScoreError
+from export.float16 import write_float16
 from export.onnx_export import ExportOptions, export_onnx
 from export.parity import ParityReport, generated_images, measure_parity
-from export.quantize import int8_path, quantize_int8
+from export.quantize import quantize_int8
 from export.source import SourceModel, load_torchscript, load_torchvision_model
+from export.variants import variant_path
 
 
 @dataclass(frozen=True)
@@ -32,9 +34,10 @@ class ExportRequest:
 
 
 @dataclass
-class Int8Result:
+class VariantResult:
+    precision: str  # int8 or fp16
     model: Path
-    report: ParityReport  # shown, not gating: int8 changes outputs by design
+    report: ParityReport  # shown, not gating: reduced precision changes outputs by design
     report_path: Path
     seconds: float
 
@@ -46,7 +49,7 @@ class ExportResult:
     report_path: Path
     seconds: float
     size_bytes: int
-    int8: Int8Result | None = None
+    variants: list[VariantResult] = field(default_factory=list)
 
 
 def coco_labels() -> list[str]:
@@ -128,8 +131,9 @@ def _export_and_check(request: ExportRequest, started: float) -> ExportResult:
         request.out.unlink()
         kept = None
     seconds = time.perf_counter() - started
-    int8 = _int8(request, source, images) if kept and request.options.int8 else None
-    return ExportResult(kept, report, report_path, seconds, size, int8)
+    wanted = [("int8", request.options.int8), ("fp16", request.options.fp16)]
+    variants = [_variant(request, source, images, name) for name, on in wanted if on and kept]
+    return ExportResult(kept, report, report_path, seconds, size, variants)
 
 
 def _parity(
@@ -146,12 +150,21 @@ def _parity(
     )
 
 
-def _int8(request: ExportRequest, source: SourceModel, images: dict[str, np.ndarray]) -> Int8Result:
-    """Quantize the kept fp32 model, calibrating on the images parity was measured on."""
+def _variant(
+    request: ExportRequest, source: SourceModel, images: dict[str, np.ndarray], precision: str
+) -> VariantResult:
+    """Write a reduced-precision model beside the kept fp32 one and measure its parity.
+
+    int8 is calibrated on the images parity was measured on; fp16's parity is measured on
+    ONNX Runtime CPU, which runs float16 graphs by casting (slowly, but the answers count).
+    """
     started = time.perf_counter()
-    target = int8_path(request.out)
-    quantize_int8(request.out, target, images, request.options.size)
+    target = variant_path(request.out, precision)
+    if precision == "int8":
+        quantize_int8(request.out, target, images, request.options.size)
+    else:
+        write_float16(request.out, target)
     report = _parity(request, source, images, target)
     report_path = target.with_suffix(".parity.json")
     report.write(report_path)
-    return Int8Result(target, report, report_path, time.perf_counter() - started)
+    return VariantResult(precision, target, report, report_path, time.perf_counter() - started)
