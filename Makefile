@@ -6,6 +6,8 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 ARGS ?=
 TEST_EXTRAS = dev,export,eval,bench,web,openvino,ray,triton
+# `officescore serve` runs PyTriton's Triton server from its own environment (it pins numpy<2)
+TRITON_ENV ?= $(VENV)-triton
 
 .PHONY: live test browser wheel-check clean
 
@@ -22,15 +24,19 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --editable '.[$(TEST_EXTRAS)]'
 	touch $@ $(VENV)/.installed-live
 
+$(TRITON_ENV)/.installed: pyproject.toml | $(VENV)/.installed-test
+	OFFICESCORE_TRITON_ENV=$(TRITON_ENV) $(BIN)/officescore serve --setup
+	touch $@
+
 live: $(VENV)/.installed-live
 	$(BIN)/officescore live $(ARGS)
 
-test: $(VENV)/.installed-test browser
+test: $(VENV)/.installed-test $(TRITON_ENV)/.installed browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest
+	OFFICESCORE_TRITON_ENV=$(abspath $(TRITON_ENV)) $(BIN)/python -m pytest
 	$(MAKE) --no-print-directory wheel-check
 
 # The browser test of `officescore web` needs Debian's Chromium and its driver: installed here
@@ -62,4 +68,4 @@ wheel-check: $(VENV)/.installed-test
 	grep -q '"pet"' build/wheel-score.json && echo "wheel-check: installed wheel scores a photo"
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) $(TRITON_ENV) build dist *.egg-info

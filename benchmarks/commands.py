@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -15,12 +16,15 @@ from benchmarks.loop import LoopResult, bench_loop
 from benchmarks.parity import attach_parity
 from benchmarks.report import as_table, rows, write_csv, write_plot
 from benchmarks.runners import BenchResult, BenchSpec, bench_onnx, bench_torchscript
+from benchmarks.throughput import Throughput, demo_frames, ray_throughput, triton_throughput
 from edge.capture import resolve_source
 from edge.cli_common import (
     Device,
     DeviceOption,
-    EngineName,
     Precision,
+    Protocol,
+    ProtocolOption,
+    ServerOption,
     StrictOption,
     flag,
     optional_dependencies,
@@ -31,16 +35,29 @@ from edge.cli_common import (
 from edge.errors import OfficeScoreError
 from edge.pipeline import Pipeline, PipelineConfig
 from edge.session import SessionConfig
+from edge.vocabulary import plural
+
+
+class BenchEngine(str, Enum):
+    """Engines with per-stage rows (onnxruntime, openvino, triton); triton and ray also get
+    throughput rows against the plain local loop."""
+
+    onnxruntime = "onnxruntime"
+    openvino = "openvino"
+    triton = "triton"
+    ray = "ray"
 
 
 def engine_rows(
-    engines: list[EngineName] | None, precisions: list[Precision] | None
+    engines: list[BenchEngine] | None, precisions: list[Precision] | None
 ) -> list[tuple[str, str]]:
     """ONNX Runtime fp32 first (the reference), then every asked engine × precision it runs."""
     rows = [("onnxruntime", "fp32")]
-    for engine in engines or [EngineName.onnxruntime]:
+    for engine in engines or [BenchEngine.onnxruntime]:
+        if engine is BenchEngine.ray:
+            continue  # throughput only
         for precision in precisions or [Precision.fp32]:
-            runs = engine is EngineName.openvino or precision is Precision.fp32
+            runs = engine is BenchEngine.openvino or precision is Precision.fp32
             if runs and (engine.value, precision.value) not in rows:
                 rows.append((engine.value, precision.value))
     return rows
@@ -56,9 +73,18 @@ def bench(
     size: Annotated[list[str] | None, typer.Option(help="Frame sizes HEIGHTxWIDTH.")] = None,
     threads: Annotated[list[int] | None, typer.Option(help="CPU thread counts.")] = None,
     engine: Annotated[
-        list[EngineName] | None,
+        list[BenchEngine] | None,
         typer.Option(help="Engines to compare (ONNX Runtime fp32 always runs: the reference)."),
     ] = None,
+    server: ServerOption = None,
+    protocol: ProtocolOption = Protocol.http,
+    clients: Annotated[
+        list[int] | None, typer.Option(min=1, help="Triton: concurrent clients (default 1, 8).")
+    ] = None,
+    frames: Annotated[
+        int, typer.Option(min=1, help="Triton and Ray: frames or photos per throughput row.")
+    ] = 200,
+    actors: Annotated[int, typer.Option(min=1, help="Ray: actors.")] = 2,
     precision: Annotated[
         list[Precision] | None,
         typer.Option(help="Precisions to compare, where the engine supports them."),
@@ -90,6 +116,7 @@ def bench(
 ) -> None:
     """Time the pipeline per stage; compare backends within one run."""
     results: list[BenchResult] = []
+    throughput: list[Throughput] = []
     loop: LoopResult | None = None
     model_paths: list[Path | None] = list(model) if model else [None]
     with user_errors(), optional_dependencies():
@@ -109,6 +136,8 @@ def bench(
                         device.value,
                         input_size,
                         strict=strict,
+                        server=server,
+                        protocol=protocol.value,
                     )
                     if torchscript is not None and input_size == input_sizes[0]:
                         say(
@@ -126,6 +155,29 @@ def bench(
                             row_spec = replace(spec, engine=engine_name, precision=precision_name)
                             results.append(bench_onnx(path, row_spec, photo))
         attach_parity(results)
+        engines = engine or []
+        first_config = PipelineConfig(
+            session=SessionConfig(
+                model_path=model_paths[0],
+                device=device.value,
+                strict=strict,
+                threads=(threads or [2])[0],
+                purpose="live",
+                server=server,
+                protocol=protocol.value,
+            )
+        )
+        if BenchEngine.triton in engines:
+            say(f"throughput: triton {protocol.value} against local, {frames} frames")
+            throughput += triton_throughput(
+                replace(first_config, session=replace(first_config.session, engine="triton")),
+                demo_frames(frames),
+                clients or [1, 8],
+                protocol.value,
+            )
+        if BenchEngine.ray in engines:
+            say(f"throughput: ray ({actors} actors) against the plain loop, {frames} photos")
+            throughput += ray_throughput(first_config, frames, actors)
         if video is not None:
             first = model_paths[0]
             session = SessionConfig(
@@ -148,6 +200,7 @@ def bench(
                     "environment": stamp(),
                     "results": rows(results),
                     "loop": loop.to_dict() if loop else None,
+                    "throughput": [row.to_dict() for row in throughput],
                 }
             )
         )
@@ -163,6 +216,12 @@ def bench(
             f"{loop.model_only_fps:.1f} fps model alone ({loop.share_of_model_throughput:.0%}), "
             f"source {loop.source_fps:.0f} fps, dropped {loop.dropped}, "
             f"result age p50 {loop.result_age_p50_ms:.1f} ms",
+            markup=False,
+        )
+    for row in throughput:
+        console.print(
+            f"throughput: {row.engine}, {plural(row.clients, row.unit)}: {row.frames} frames in "
+            f"{row.seconds:.1f} s, {row.fps:.1f} fps",
             markup=False,
         )
     environment = stamp()

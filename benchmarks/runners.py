@@ -36,6 +36,8 @@ class BenchSpec:
     engine: str = "onnxruntime"
     precision: str = "fp32"
     strict: bool = False  # fail instead of falling back to CPU
+    server: str | None = None  # --engine triton
+    protocol: str = "http"
 
 
 @dataclass
@@ -119,6 +121,8 @@ def bench_onnx(model_path: Path | None, spec: BenchSpec, photo: Path | None) -> 
                 purpose="live",
                 engine=spec.engine,
                 precision=spec.precision,
+                server=spec.server,
+                protocol=spec.protocol,
             )
         )
     )

@@ -29,6 +29,7 @@ class Device(str, Enum):
 class EngineName(str, Enum):
     onnxruntime = "onnxruntime"
     openvino = "openvino"
+    triton = "triton"
 
 
 class ScoreEngine(str, Enum):
@@ -36,7 +37,13 @@ class ScoreEngine(str, Enum):
 
     onnxruntime = "onnxruntime"
     openvino = "openvino"
+    triton = "triton"
     ray = "ray"
+
+
+class Protocol(str, Enum):
+    http = "http"
+    grpc = "grpc"
 
 
 class Precision(str, Enum):
@@ -150,7 +157,15 @@ ImgszOption = Annotated[
     ),
 ]
 EngineOption = Annotated[
-    EngineName, typer.Option(help="Inference engine; both read the same ONNX file.")
+    EngineName,
+    typer.Option(help="Inference engine: local ONNX Runtime or OpenVINO, or a Triton server."),
+]
+ServerOption = Annotated[
+    str | None,
+    typer.Option(help="With --engine triton: the server's HOST:PORT (see officescore serve)."),
+]
+ProtocolOption = Annotated[
+    Protocol, typer.Option(help="With --engine triton: http, or grpc (serve's --grpc-port).")
 ]
 PrecisionOption = Annotated[
     Precision,

@@ -1,5 +1,6 @@
-"""The runtime's commands: `score`, `live`, `check`, `web`. Each parses options, builds a
-config, calls one library function and prints; the root CLI (officescore/cli.py) adds them."""
+"""The runtime's commands: `score`, `live`, `web` (`check`: edge/check_command.py). Each
+parses options, builds a config, calls one library function and prints; the root CLI
+(officescore/cli.py) adds them."""
 
 from __future__ import annotations
 
@@ -26,8 +27,11 @@ from edge.cli_common import (
     ModelOption,
     Precision,
     PrecisionOption,
+    Protocol,
+    ProtocolOption,
     RubricOption,
     ScoreEngine,
+    ServerOption,
     StrictOption,
     ThreadsOption,
     flag,
@@ -37,45 +41,16 @@ from edge.cli_common import (
 )
 from edge.errors import OfficeScoreError
 from edge.loop import LiveConfig, LiveSummary, run_live
+from edge.model_options import pipeline_config
 from edge.pipeline import Pipeline, PipelineConfig
 from edge.results import Result
-from edge.session import Purpose, SessionConfig
 from edge.vocabulary import plural
 from edge.zoo import BUNDLED_NAME, resolve_model
 
-EXIT_CHECK_FAILED = 1
 STRONGER_MODEL_HINT = (
     "the bundled YOLOX-Nano misses many small office objects; "
     "`officescore models pull yolox-s` gets a stronger detector (36 MB)"
 )
-
-
-def pipeline_config(
-    model: str | None,
-    card: Path | None,
-    device: Device,
-    strict: bool,
-    threads: int,
-    conf: float | None,
-    rubric: Path | None,
-    imgsz: int | None,
-    purpose: Purpose,
-    engine: EngineName = EngineName.onnxruntime,
-    precision: Precision = Precision.fp32,
-) -> PipelineConfig:
-    """The options every model command shares, as a config (a zoo name is resolved here)."""
-    session = SessionConfig(
-        model_path=resolve_model(model, say),
-        card_path=card,
-        device=device.value,
-        strict=strict,
-        threads=threads,
-        imgsz=imgsz,
-        purpose=purpose,
-        engine=engine.value,
-        precision=precision.value,
-    )
-    return PipelineConfig(session=session, conf=conf, rubric_path=rubric)
 
 
 def score(
@@ -106,6 +81,8 @@ def score(
         typer.Option(help="Inference engine, or ray: score the inputs on Ray Data actors."),
     ] = ScoreEngine.onnxruntime,
     precision: PrecisionOption = Precision.fp32,
+    server: ServerOption = None,
+    protocol: ProtocolOption = Protocol.http,
     ray_address: Annotated[
         str | None,
         typer.Option(help="With --engine ray: 'auto' or HOST:PORT of a cluster (default: local)."),
@@ -120,7 +97,19 @@ def score(
             EngineName.onnxruntime if engine is ScoreEngine.ray else EngineName(engine.value)
         )
         config = pipeline_config(
-            model, card, device, strict, threads, conf, rubric, imgsz, "photo", inference, precision
+            model,
+            card,
+            device,
+            strict,
+            threads,
+            conf,
+            rubric,
+            imgsz,
+            "photo",
+            inference,
+            precision,
+            server,
+            protocol,
         )
         if engine is ScoreEngine.ray:
             _score_on_ray(paths, config, out, sample_fps, ray_address, actors)
@@ -233,11 +222,25 @@ def live(
     imgsz: ImgszOption = None,
     engine: EngineOption = EngineName.onnxruntime,
     precision: PrecisionOption = Precision.fp32,
+    server: ServerOption = None,
+    protocol: ProtocolOption = Protocol.http,
 ) -> None:
     """Score a webcam, stream or video live, in a window or as JSON lines."""
     with user_errors():
         config = pipeline_config(
-            model, card, device, strict, threads, conf, rubric, imgsz, "live", engine, precision
+            model,
+            card,
+            device,
+            strict,
+            threads,
+            conf,
+            rubric,
+            imgsz,
+            "live",
+            engine,
+            precision,
+            server,
+            protocol,
         )
         pipeline = Pipeline(config)
         live_config = LiveConfig(
@@ -265,94 +268,6 @@ def summary_line(summary: LiveSummary) -> str:
         f"{plural(summary.reconnects, 'reconnect')} (gaps {summary.gap_seconds:.1f} s), "
         f"final score {final}; p50 ms: {stages}"
     )
-
-
-_CHECK_MARKS = {
-    "pass": "[green]● pass[/]",
-    "warn": "[yellow]● warn[/]",
-    "fail": "[red]● fail[/]",
-    "not_checked": "[dim]○ not checked[/]",
-}
-
-
-def check(
-    photos: Annotated[list[Path] | None, typer.Argument(help="Photos of your background.")] = None,
-    source: Annotated[
-        str | None, typer.Option(help="Check live instead: camera index, video, URL or 'demo'.")
-    ] = None,
-    json_output: Annotated[
-        bool, flag("--json", help="One JSON object per photo, or per second live.")
-    ] = False,
-    explain: Annotated[bool, flag("--explain", help="Print the thresholds and stop.")] = False,
-    out: Annotated[Path | None, typer.Option(help="Write annotated photos to this folder.")] = None,
-    window: Annotated[float, typer.Option(min=0.1, help="Live: seconds the verdict covers.")] = 3.0,
-    headless: Annotated[bool, flag("--headless", help="Live: no window, JSON per second.")] = False,
-    max_frames: Annotated[
-        int | None, typer.Option(min=1, help="Live: stop after N frames.")
-    ] = None,
-    thresholds: Annotated[
-        Path | None, typer.Option(help="Thresholds TOML (default: bundled).")
-    ] = None,
-    conf: ConfOption = None,
-    model: ModelOption = None,
-    card: CardOption = None,
-    device: DeviceOption = Device.auto,
-    strict: StrictOption = False,
-    threads: ThreadsOption = 0,
-    imgsz: ImgszOption = None,
-    engine: EngineOption = EngineName.onnxruntime,
-    precision: PrecisionOption = Precision.fp32,
-) -> None:
-    """Check your video-call background. Exit 0: nothing fails, 1: something does, 2: bad input."""
-    from edge.background_check import CheckConfig, Checker
-    from edge.background_check import explain as explain_thresholds
-
-    failures: list[str] = []
-    with user_errors():
-        if explain:
-            Console(highlight=False).print(explain_thresholds(thresholds), markup=False)
-            return
-        if not photos and source is None:
-            raise OfficeScoreError("give photos to check, or --source for a live check")
-        purpose: Purpose = "photo" if source is None else "live"
-        config = pipeline_config(
-            model, card, device, strict, threads, conf, None, imgsz, purpose, engine, precision
-        )
-        checker = Checker(CheckConfig(config, thresholds, window))
-        if out:
-            prepare_out_dir(out)
-        if source is not None:
-            final = checker.check_live(
-                source,
-                headless or json_output,
-                max_frames,
-                sys.stdout,
-                lambda text: say(f"note: {text}"),
-            )
-            if final and final.check:
-                failures += [f"{v.title} (live)" for v in final.check.failures]
-        for path in expand_inputs(photos or []):
-            result = checker.check_photo(path, out / f"{path.stem}.check.jpg" if out else None)
-            assert result.check is not None
-            failures += [f"{v.title} ({path.name})" for v in result.check.failures]
-            if json_output:
-                sys.stdout.write(json.dumps(result.to_record()) + "\n")
-                sys.stdout.flush()
-                continue
-            table = Table(title=f"{path}: background check", title_justify="left")
-            for column in ("criterion", "verdict", "reason"):
-                table.add_column(column)
-            for verdict in result.check.verdicts:
-                table.add_row(verdict.title, _CHECK_MARKS[verdict.status], verdict.reason)
-            console = Console(highlight=False)
-            console.print(table)
-            console.print(
-                f"judged by {result.model} on {result.engine} {result.device}\n", markup=False
-            )
-    if failures:
-        say(f"verdict: fail: {'; '.join(failures)} (exit {EXIT_CHECK_FAILED})")
-        raise typer.Exit(EXIT_CHECK_FAILED)
-    say("verdict: pass: nothing fails (exit 0)")
 
 
 def web(

@@ -5,11 +5,14 @@ actually ran (engine, device, precision). Adapters and scoring never know which 
   provider actually used, warns on a fallback and fails under `--strict`.
 - OpenVINO reads the same ONNX file. On CPUs with AVX512_BF16 or AMX it switches itself to
   bf16 unless told otherwise, so fp32 is asked for explicitly unless reduced precision is.
+- Triton: the model runs on a server (`officescore serve`, or NVIDIA's container with an
+  `export triton` repository); the local ONNX file only gives the card and the model's name.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,7 +24,8 @@ from edge.modelcard import PRECISION_METADATA_KEY
 from edge.paths import user_cache_root
 
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "tensorrt")
-ENGINES: tuple[str, ...] = ("onnxruntime", "openvino")
+ENGINES: tuple[str, ...] = ("onnxruntime", "openvino", "triton")
+PROTOCOLS: tuple[str, ...] = ("http", "grpc")
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
 
 _REQUESTED: dict[str, list[str]] = {
@@ -40,6 +44,8 @@ class EngineRequest:
     strict: bool = False
     threads: int = 0
     tensorrt_cache: Path | None = None  # where TensorRT keeps its built engines
+    server: str | None = None  # Triton: HOST:PORT
+    protocol: str = "http"  # Triton: http or grpc
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,10 @@ class Ran:
     engine: str
     device: str
     precision: str
+
+
+class EngineUnavailable(OfficeScoreError):
+    """The engine is away (a Triton server down or restarting); a later call may succeed."""
 
 
 class Engine(Protocol):
@@ -154,6 +164,80 @@ class OpenVinoEngine:
         return [np.asarray(results[port]) for port in self._outputs]
 
 
+class TritonEngine:
+    """Frames are preprocessed here, inferred on a Triton server, post-processed here."""
+
+    def __init__(self, request: EngineRequest, model_path: Path) -> None:
+        import onnx
+
+        if not request.server:
+            raise OfficeScoreError("--engine triton needs --server HOST:PORT")
+        if request.protocol not in PROTOCOLS:
+            raise OfficeScoreError(f"--protocol must be http or grpc, got {request.protocol!r}")
+        try:
+            if request.protocol == "grpc":
+                import tritonclient.grpc as client_module
+            else:
+                import tritonclient.http as client_module  # type: ignore[no-redef]
+        except ImportError:
+            raise OfficeScoreError(
+                f"--engine triton needs tritonclient: {install_hint('tritonclient')}"
+            ) from None
+        self._module: Any = client_module
+        self._grpc = request.protocol == "grpc"
+        self.server = request.server
+        self.model_name = model_path.stem  # `export triton` and `serve` name it so
+        self._per_thread = threading.local()  # tritonclient's HTTP client is gevent-based
+        described = self._call(
+            lambda: self.client.get_model_metadata(self.model_name, **self._as_json())
+        )
+        self.input_names = [entry["name"] for entry in described["inputs"]]
+        self._datatypes = {entry["name"]: entry["datatype"] for entry in described["inputs"]}
+        self._outputs = [entry["name"] for entry in described["outputs"]]
+        proto = onnx.load(str(model_path), load_external_data=False)
+        self.metadata = {entry.key: entry.value for entry in proto.metadata_props}
+        where = f"{request.protocol}://{request.server}"
+        self.ran = Ran("triton", where, self.metadata.get(PRECISION_METADATA_KEY, "fp32"))
+
+    @property
+    def client(self) -> Any:
+        """This thread's connection: the HTTP client cannot be shared between threads."""
+        client = getattr(self._per_thread, "client", None)
+        if client is None:
+            try:
+                client = self._module.InferenceServerClient(url=self.server)
+            except Exception as error:  # tritonclient's own types, e.g. a malformed URL
+                raise OfficeScoreError(f"--server {self.server}: {first_line(error)}") from None
+            self._per_thread.client = client
+        return client
+
+    def _as_json(self) -> dict[str, bool]:
+        return {"as_json": True} if self._grpc else {}
+
+    def _call(self, action: Any) -> Any:
+        try:
+            return action()
+        except Exception as error:  # connection refused, reset, timeouts, server-side errors
+            message = first_line(error)
+            if "unknown model" in message.lower() or "not found" in message.lower():
+                raise OfficeScoreError(
+                    f"the Triton server at {self.server} has no model {self.model_name!r}"
+                ) from None
+            raise EngineUnavailable(
+                f"the Triton server at {self.server} is not answering ({message[:120]})"
+            ) from None
+
+    def run(self, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
+        tensors = []
+        for name, array in inputs.items():
+            tensor = self._module.InferInput(name, list(array.shape), self._datatypes[name])
+            tensor.set_data_from_numpy(np.ascontiguousarray(array))
+            tensors.append(tensor)
+        wanted = [self._module.InferRequestedOutput(name) for name in self._outputs]
+        response = self._call(lambda: self.client.infer(self.model_name, tensors, outputs=wanted))
+        return [response.as_numpy(name) for name in self._outputs]
+
+
 def open_engine(request: EngineRequest, model_path: Path) -> Engine:
     if request.engine not in ENGINES:
         raise OfficeScoreError(f"unknown engine {request.engine!r}; choose {', '.join(ENGINES)}")
@@ -162,7 +246,9 @@ def open_engine(request: EngineRequest, model_path: Path) -> Engine:
             f"unknown precision {request.precision!r}; choose {', '.join(PRECISIONS)}"
         )
     engine: Engine
-    if request.engine == "openvino":
+    if request.engine == "triton":
+        engine = TritonEngine(request, model_path)
+    elif request.engine == "openvino":
         try:
             import openvino  # noqa: F401
         except ImportError:

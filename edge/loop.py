@@ -15,6 +15,7 @@ import numpy as np
 
 from edge.capture import Frame, FrameSource
 from edge.display import Recorder, Window, has_display
+from edge.engines import EngineUnavailable
 from edge.errors import OfficeScoreError
 from edge.overlay import MaskLayer, annotate, annotated_size, mask_layer
 from edge.pipeline import Pipeline
@@ -135,6 +136,36 @@ class InferenceWorker:
                 self._changed.notify_all()
 
 
+class EngineAway:
+    """While the engine is away (a Triton server down or restarting), frames keep flowing,
+    unscored; inference is retried after 0.5 s, doubling to at most 8 s."""
+
+    def __init__(self, notice: Callable[[str], None]) -> None:
+        self.notice = notice
+        self.delay_s = 0.0
+        self.retry_at = 0.0
+        self.reason = ""
+
+    @property
+    def away(self) -> bool:
+        return self.delay_s > 0
+
+    def waiting(self) -> bool:
+        return time.monotonic() < self.retry_at
+
+    def failed(self, error: EngineUnavailable) -> None:
+        if not self.away:
+            self.notice(f"{error}; showing frames unscored and retrying")
+        self.reason = str(error)
+        self.delay_s = min(max(self.delay_s * 2, 0.5), 8.0)
+        self.retry_at = time.monotonic() + self.delay_s
+
+    def recovered(self) -> None:
+        if self.away:
+            self.notice("the engine answers again: scoring resumes")
+        self.delay_s = 0.0
+
+
 class _Outputs:
     """Where results go: JSON lines, a window, a recording; with the counters of the run."""
 
@@ -155,6 +186,7 @@ class _Outputs:
         self.started = time.perf_counter()
         self._layer_of: Result | None = None  # the result `_layer` was drawn from
         self._layer: MaskLayer | None = None
+        self.engine: EngineAway | None = None
 
     @property
     def draws(self) -> bool:
@@ -162,7 +194,8 @@ class _Outputs:
 
     def record_result(self, result: Result, captured_at: float, summary: LiveSummary) -> None:
         summary.frames += 1
-        summary.last_score = result.score
+        if result.score is not None:  # frames scored while the engine was away have none
+            summary.last_score = result.score
         self.timings.append(dict(result.timings_ms))
         if self.window is None:
             self.out.write(json.dumps(result.to_record()) + "\n")
@@ -179,6 +212,8 @@ class _Outputs:
             f"{summary.frames / elapsed:4.1f} fps scored, {summary.displayed / elapsed:4.1f} "
             f"shown  {self.provider}  dropped {self.source.stats.dropped}"
         )
+        if self.engine is not None and self.engine.away:
+            status += "  ENGINE AWAY, retrying"
         if result is not None and result is not self._layer_of:
             self._layer_of, self._layer = result, mask_layer(result.detections)
         if result is None:
@@ -211,9 +246,27 @@ def run_live(
     summary = LiveSummary(source=source.name)
     outputs = _Outputs(config, source, out, headless, pipeline.provider)
     rolling = pipeline.rolling()
+    engine = outputs.engine = EngineAway(notice)
+
+    def unscored(frame: Frame) -> Result:
+        return pipeline.result(
+            source.name,
+            "frame",
+            Detections.empty(),
+            frame_index=frame.index,
+            timestamp=frame.timestamp,
+            notes=(f"not scored: {engine.reason}",),
+        )
 
     def analyze(frame: Frame) -> Result:
-        detections, score, timings = pipeline.analyze(frame.image, rolling, frame.timestamp)
+        if engine.waiting():
+            return unscored(frame)
+        try:
+            detections, score, timings = pipeline.analyze(frame.image, rolling, frame.timestamp)
+        except EngineUnavailable as error:
+            engine.failed(error)
+            return unscored(frame)
+        engine.recovered()
         return pipeline.result(
             source.name,
             "frame",

@@ -10,7 +10,7 @@ from typing import Literal
 import numpy as np
 
 from edge.adapters import Adapter, make_adapter
-from edge.engines import Engine, EngineRequest, open_engine
+from edge.engines import Engine, EngineRequest, EngineUnavailable, open_engine
 from edge.errors import OfficeScoreError, first_line
 from edge.modelcard import (
     ModelCard,
@@ -36,10 +36,19 @@ class SessionConfig:
     engine: str = "onnxruntime"
     precision: str = "fp32"
     tensorrt_cache: Path | None = None
+    server: str | None = None  # --engine triton
+    protocol: str = "http"
 
     def engine_request(self) -> EngineRequest:
         return EngineRequest(
-            self.engine, self.device, self.precision, self.strict, self.threads, self.tensorrt_cache
+            self.engine,
+            self.device,
+            self.precision,
+            self.strict,
+            self.threads,
+            self.tensorrt_cache,
+            self.server,
+            self.protocol,
         )
 
 
@@ -108,6 +117,8 @@ class Detector:
             inputs = {self._single_input: next(iter(inputs.values()))}
         try:
             outputs = self.engine.run(inputs)
+        except EngineUnavailable:
+            raise  # the caller may wait and retry (live) or report it (photos)
         except Exception as error:  # the engine's own exception types: a model that does not fit
             line = first_line(error)
             raise OfficeScoreError(f"inference failed on {self.card.name}: {line}") from None

@@ -173,18 +173,32 @@ def triton(
     threads: Annotated[
         int, typer.Option(min=0, help="ONNX Runtime threads per instance (0: its default).")
     ] = 0,
+    python_backend: Annotated[
+        bool,
+        flag(help="Serve through Triton's Python backend running ONNX Runtime (PyTriton)."),
+    ] = False,
 ) -> None:
-    """Write a Triton model repository for a detector (native ONNX Runtime backend)."""
+    """Write a Triton model repository for a detector (native ONNX Runtime backend, or the
+    Python backend)."""
     from edge.modelcard import bundled_model_path
-    from export.triton import TritonRequest, write_repository
+    from edge.triton_repository import TritonRequest, write_repository
 
     with user_errors():
         path = resolve_model(model, say) or bundled_model_path()
         request = TritonRequest(
-            path, repo, name or path.stem, max_batch, instances, kind, tensorrt, threads
+            path,
+            repo,
+            name or path.stem,
+            max_batch,
+            instances,
+            kind,
+            tensorrt,
+            threads,
+            python_backend,
         )
         folder = write_repository(request)
-    say(f"wrote {folder} (config.pbtxt, 1/model.onnx, officescore.toml)")
+    files = "1/model.onnx, 1/model.py" if python_backend else "1/model.onnx"
+    say(f"wrote {folder} (config.pbtxt, {files}, officescore.toml)")
 
 
 def print_variant(err: Console, variant: VariantResult) -> None:

@@ -10,8 +10,10 @@ import typer
 from typer._click import exceptions as click_errors  # typer's own click
 
 from benchmarks.commands import bench
+from edge.check_command import check
 from edge.cli_common import EXIT_BAD_INPUT, FlagHelpCommand, FlagHelpGroup, say
-from edge.commands import check, live, score, web
+from edge.commands import live, score, web
+from edge.serve_commands import serve
 from edge.zoo_commands import models_app
 from export.commands import evaluate, export_app
 from export.zoo_build import register_builders
@@ -49,7 +51,7 @@ def build_app() -> typer.Typer:
         pretty_exceptions_enable=False,
         help="Score a home office or video-call background from photos, videos or a webcam.",
     )
-    for command in (score, live, check, web, evaluate, bench):
+    for command in (score, live, check, web, serve, evaluate, bench):
         app.command(cls=FlagHelpCommand)(command)
     app.add_typer(models_app, name="models")
     app.add_typer(export_app, name="export")

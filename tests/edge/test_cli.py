@@ -134,6 +134,8 @@ def test_bad_inputs_give_one_line_errors_and_the_batch_goes_on(
         (["--device", "npu"], "'npu' is not one of 'auto', 'cpu', 'cuda', 'tensorrt'"),
         (["--conf", "0"], "--conf must be in (0, 1]"),
         (["--out", "/proc/officescore"], "cannot create output folder"),
+        (["--engine", "triton"], "--engine triton needs --server HOST:PORT"),
+        (["--engine", "triton", "--server", "127.0.0.1:1", "--protocol", "udp"], "'udp' is not"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(photos: Path, args: list[str], message: str) -> None:

@@ -78,3 +78,14 @@ def test_ray_needs_a_results_file(inputs: Path) -> None:
     assert result.stderr.strip().splitlines()[-1] == (
         "error: --engine ray writes its results to --out FILE.jsonl or .parquet"
     )
+
+
+def test_bench_gives_ray_throughput_beside_the_plain_loop() -> None:
+    run = officescore("bench", "--engine", "ray", "--frames", "12", "--iterations", "2", "--json")
+    assert run.returncode == 0, run.stderr
+    rows = json.loads(run.stdout)["throughput"]
+    assert [(row["engine"], row["clients"], row["frames"]) for row in rows] == [
+        ("plain loop", 1, 12),
+        ("ray", 2, 12),
+    ]
+    assert all(row["fps"] > 0 for row in rows)

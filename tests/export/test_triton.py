@@ -10,7 +10,7 @@ import onnx
 import pytest
 
 from edge.modelcard import bundled_model_path
-from export.triton import graph_tensors
+from edge.triton_repository import graph_tensors
 from officescore.cli import app
 from tests.conftest import runner
 
@@ -68,9 +68,25 @@ def test_gpu_with_tensorrt_and_an_unbatched_mask_rcnn(
     assert (tmp_path / "maskrcnn" / "officescore.toml").read_text().startswith("labels")
 
 
+def test_python_backend_repository_runs_onnx_runtime_from_model_py(tmp_path: Path) -> None:
+    """The serving itself is tested end to end in tests/edge/test_triton.py."""
+    result = runner.invoke(app, ["export", "triton", "--repo", str(tmp_path), "--python-backend"])
+    assert result.exit_code == 0, result.stderr
+    folder = tmp_path / "yolox_nano"
+    config = parsed(folder)
+    assert config.backend == "python" and config.max_batch_size == 8
+    model_py = (folder / "1" / "model.py").read_text()
+    assert "class TritonPythonModel" in model_py and "onnxruntime" in model_py
+    assert (folder / "1" / "model.onnx").is_file()
+
+
 @pytest.mark.parametrize(
     "args, message",
-    [(["--kind", "tpu"], "--kind must be cpu or gpu"), (["--tensorrt"], "--tensorrt needs")],
+    [
+        (["--kind", "tpu"], "--kind must be cpu or gpu"),
+        (["--tensorrt"], "--tensorrt needs"),
+        (["--kind", "gpu", "--tensorrt", "--python-backend"], "--tensorrt is for the native"),
+    ],
 )
 def test_bad_repository_options_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
     result = runner.invoke(app, ["export", "triton", "--repo", str(tmp_path), *args])

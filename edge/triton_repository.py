@@ -1,6 +1,8 @@
-"""`officescore export triton`: a Triton model repository for a detector, served by Triton's
+"""A Triton model repository for a detector (`export triton`, `serve`), served by Triton's
 native ONNX Runtime backend: `<name>/1/model.onnx`, `<name>/config.pbtxt` and the model card
-beside them, so any client knows the labels and the decoder.
+beside them, so any client knows the labels and the decoder. With `python_backend`, the
+config names Triton's Python backend and `<name>/1/model.py` runs the ONNX file with ONNX
+Runtime (edge/triton_python_model.py), for servers without the native backend.
 
 The config is written from the ONNX graph itself (names, element types, dims), with dynamic
 batching when the graph has a batch dimension (the bundled YOLOX-Nano does; an exported Mask
@@ -17,6 +19,8 @@ import onnx
 
 from edge.errors import OfficeScoreError
 from edge.modelcard import CARD_METADATA_KEY
+
+PYTHON_MODEL = Path(__file__).with_name("triton_python_model.py")
 
 TRITON_TYPES: dict[int, str] = {
     onnx.TensorProto.FLOAT: "TYPE_FP32",
@@ -38,6 +42,7 @@ class TritonRequest:
     kind: str = "cpu"  # cpu | gpu
     tensorrt: bool = False  # GPU: let ONNX Runtime hand the graph to TensorRT, in fp16
     threads: int = 0  # ONNX Runtime intra-op threads per instance (0: its default)
+    python_backend: bool = False  # model.py running ONNX Runtime, for Triton without its backend
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,7 @@ def config_text(request: TritonRequest, inputs: list[Tensor], outputs: list[Tens
 
     lines = [
         f'name: "{request.name}"',
-        'backend: "onnxruntime"',
+        f'backend: "{"python" if request.python_backend else "onnxruntime"}"',
         f"max_batch_size: {request.max_batch if batch else 0}",
         f"input [\n{block(inputs)}\n]",
         f"output [\n{block(outputs)}\n]",
@@ -132,6 +137,8 @@ def write_repository(request: TritonRequest) -> Path:
         raise OfficeScoreError(f"--kind must be cpu or gpu, got {request.kind!r}")
     if request.tensorrt and request.kind != "gpu":
         raise OfficeScoreError("--tensorrt needs --kind gpu")
+    if request.tensorrt and request.python_backend:
+        raise OfficeScoreError("--tensorrt is for the native backend, not --python-backend")
     if not request.model.is_file():
         raise OfficeScoreError(f"model file not found: {request.model}")
     proto = onnx.load(str(request.model), load_external_data=False)
@@ -143,6 +150,8 @@ def write_repository(request: TritonRequest) -> Path:
             shutil.rmtree(folder)
         (folder / "1").mkdir(parents=True)
         shutil.copyfile(request.model, folder / "1" / "model.onnx")
+        if request.python_backend:
+            shutil.copyfile(PYTHON_MODEL, folder / "1" / "model.py")
         (folder / "config.pbtxt").write_text(config_text(request, inputs, outputs))
         (folder / "officescore.toml").write_text(card)
     except OSError as error:
