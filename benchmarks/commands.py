@@ -110,6 +110,9 @@ def bench(
     loop_frames: Annotated[
         int | None, typer.Option(help="Loop: stop after this many frames.")
     ] = None,
+    loop_rounds: Annotated[
+        int, typer.Option(min=1, help="Loop: rounds of loop, then model alone (medians).")
+    ] = 3,
     json_output: Annotated[bool, flag("--json", help="Print everything as JSON.")] = False,
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Write the table as CSV.")] = None,
     plot: Annotated[Path | None, typer.Option(help="Write a stage-latency plot (PNG).")] = None,
@@ -188,7 +191,9 @@ def bench(
                 purpose="live",
             )
             pipeline = Pipeline(PipelineConfig(session=session))
-            loop = bench_loop(Path(str(resolve_source(video))), pipeline, realtime, loop_frames)
+            loop = bench_loop(
+                Path(str(resolve_source(video))), pipeline, realtime, loop_frames, loop_rounds
+            )
         if csv_path:
             write_csv(results, csv_path)
         if plot:
@@ -213,7 +218,8 @@ def bench(
             f"{loop.frames} frames, {loop.displayed_fps:.1f} fps shown "
             f"({loop.displayed_share_of_source:.0%} of the source), "
             f"{loop.processed_fps:.1f} fps scored vs "
-            f"{loop.model_only_fps:.1f} fps model alone ({loop.share_of_model_throughput:.0%}), "
+            f"{loop.model_only_fps:.1f} fps model alone ({loop.share_of_model_throughput:.0%}, "
+            f"median of rounds {', '.join(f'{share:.2f}' for share in loop.round_shares)}), "
             f"source {loop.source_fps:.0f} fps, dropped {loop.dropped}, "
             f"result age p50 {loop.result_age_p50_ms:.1f} ms",
             markup=False,

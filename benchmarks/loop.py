@@ -30,10 +30,13 @@ class LoopResult:
     result_age_p50_ms: float
     stage_p50_ms: dict[str, float]
     peak_rss_mb: float
+    round_shares: list[float]  # loop fps / model-alone fps, per alternating round
 
     @property
     def share_of_model_throughput(self) -> float:
-        return self.processed_fps / self.model_only_fps if self.model_only_fps else 0.0
+        """The median round's share: each round times the loop, then the model alone, so a
+        drift of this shared machine's speed mostly cancels within a round."""
+        return float(np.median(self.round_shares)) if self.round_shares else 0.0
 
     @property
     def displayed_share_of_source(self) -> float:
@@ -64,35 +67,40 @@ def model_only_fps(video: Path, pipeline: Pipeline, frames: int) -> float:
 
 
 def bench_loop(
-    video: Path, pipeline: Pipeline, realtime: bool, max_frames: int | None
+    video: Path, pipeline: Pipeline, realtime: bool, max_frames: int | None, rounds: int = 3
 ) -> LoopResult:
     """In real time the loop records to a scratch file, so frames are drawn and "displayed"
-    as in a window, beside inference; otherwise every frame is scored, nothing drawn."""
-    with tempfile.TemporaryDirectory() as scratch, open(os.devnull, "w") as sink:
-        record = Path(scratch) / "shown.mp4" if realtime else None
-        config = LiveConfig(
-            source=str(video),
-            realtime=realtime,
-            headless=True,
-            max_frames=max_frames,
-            record=record,
-        )
-        summary = run_live(config, pipeline, sink, notice=lambda _: None)
+    as in a window, beside inference; otherwise every frame is scored, nothing drawn. The loop
+    and the model alone alternate for `rounds` rounds; speeds are the rounds' medians."""
+    summaries, ceilings = [], []
+    for _ in range(rounds):
+        with tempfile.TemporaryDirectory() as scratch, open(os.devnull, "w") as sink:
+            record = Path(scratch) / "shown.mp4" if realtime else None
+            config = LiveConfig(
+                source=str(video),
+                realtime=realtime,
+                headless=True,
+                max_frames=max_frames,
+                record=record,
+            )
+            summaries.append(run_live(config, pipeline, sink, notice=lambda _: None))
+        ceilings.append(model_only_fps(video, pipeline, min(summaries[-1].frames, 300)))
     capture = cv2.VideoCapture(str(video))
     source_fps = capture.get(cv2.CAP_PROP_FPS)
     capture.release()
-    ceiling = model_only_fps(video, pipeline, min(summary.frames, 300))
-    displayed_fps = summary.displayed / summary.elapsed_s if summary.elapsed_s else 0.0
+    summary = summaries[len(summaries) // 2]
+    displayed = [s.displayed / s.elapsed_s if s.elapsed_s else 0.0 for s in summaries]
     return LoopResult(
         str(video),
         realtime,
         source_fps,
         summary.frames,
-        displayed_fps,
-        summary.fps,
-        ceiling,
+        float(np.median(displayed)),
+        float(np.median([s.fps for s in summaries])),
+        float(np.median(ceilings)),
         summary.dropped,
         summary.result_age_p50_ms,
         summary.stage_p50_ms,
         peak_rss_mb(),
+        [round(s.fps / c, 3) if c else 0.0 for s, c in zip(summaries, ceilings, strict=True)],
     )

@@ -35,9 +35,10 @@ PALETTE = _palette()
 class MaskLayer:
     """Masks flattened to one colour image: built once per result, blended on every frame."""
 
-    painted: np.ndarray  # H×W bool: some mask covers the pixel
-    colour: np.ndarray  # H×W×3 uint8: the colour of the top-most mask there
+    painted: np.ndarray  # bool inside `window`: some mask covers the pixel
+    colour: np.ndarray  # uint8 ×3 inside `window`: the colour of the top-most mask there
     window: tuple[int, int, int, int]  # x0, y0, x1, y1 around every painted pixel
+    frame_hw: tuple[int, int]  # the frame the window lies in
 
 
 def mask_layer(detections: Detections) -> MaskLayer | None:
@@ -49,20 +50,22 @@ def mask_layer(detections: Detections) -> MaskLayer | None:
     seen = [w for w in windows if w[2] > w[0] and w[3] > w[1]]
     if not seen:
         return None
-    owner = np.zeros(masks.frame_hw, np.uint8 if len(detections) < 256 else np.uint16)
+    left, top = min(w[0] for w in seen), min(w[1] for w in seen)
+    right, bottom = max(w[2] for w in seen), max(w[3] for w in seen)
+    # painted and coloured inside the masks' joint window only: objects, not the whole frame
+    owner = np.zeros((bottom - top, right - left), np.uint8 if len(seen) < 256 else np.uint16)
     for number, ((x0, y0, x1, y1), crop) in enumerate(
         zip(windows, masks.crops, strict=True), start=1
     ):
-        np.copyto(owner[y0:y1, x0:x1], number, where=crop)
+        if x1 > x0 and y1 > y0:
+            np.copyto(owner[y0 - top : y1 - top, x0 - left : x1 - left], number, where=crop)
     table = np.zeros((max(256, len(detections) + 1), 3), np.uint8)
     table[1 : len(detections) + 1] = PALETTE[detections.class_id]
     if owner.dtype == np.uint8:
         colour = cv2.LUT(cv2.merge([owner, owner, owner]), table[:, None, :])
     else:
         colour = np.take(table, owner, axis=0)
-    x0, y0 = min(w[0] for w in seen), min(w[1] for w in seen)
-    x1, y1 = max(w[2] for w in seen), max(w[3] for w in seen)
-    return MaskLayer(owner > 0, colour, (x0, y0, x1, y1))
+    return MaskLayer(owner > 0, colour, (left, top, right, bottom), masks.frame_hw)
 
 
 def draw_detections(
@@ -70,11 +73,11 @@ def draw_detections(
 ) -> None:
     """Draw in place: translucent masks, then boxes with canonical name and confidence."""
     layer = layer if layer is not None else mask_layer(detections)
-    if layer is not None and layer.painted.shape == image.shape[:2]:
+    if layer is not None and layer.frame_hw == image.shape[:2]:
         x0, y0, x1, y1 = layer.window
         region = image[y0:y1, x0:x1]
-        blended = cv2.addWeighted(region, 0.5, layer.colour[y0:y1, x0:x1], 0.5, 0)
-        cv2.copyTo(blended, layer.painted[y0:y1, x0:x1].view(np.uint8), region)
+        blended = cv2.addWeighted(region, 0.5, layer.colour, 0.5, 0)
+        cv2.copyTo(blended, layer.painted.view(np.uint8), region)
     colours = PALETTE[detections.class_id]
     for box, colour, name, conf in zip(
         detections.xyxy.astype(int),

@@ -6,7 +6,7 @@ score and check verdicts it carries. `Result.to_record()` is the only serializer
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from edge.types import Detections
@@ -111,7 +111,7 @@ class Result:
             "precision": self.precision,
             "score": None if score is None else score.value,
             "coverage": None if score is None else score.coverage,
-            "criteria": [] if score is None else [asdict(c) for c in score.criteria],
+            "criteria": [] if score is None else [_fields(c) for c in score.criteria],
             "objects": {} if score is None else score.counts,
             "check": None if check is None else _check_record(check),
             "detections": detection_records(self.detections),
@@ -127,8 +127,13 @@ def _check_record(report: CheckReport) -> dict[str, Any]:
         "worst": None
         if worst is None
         else {"id": worst.id, "title": worst.title, "status": worst.status, "reason": worst.reason},
-        "criteria": [asdict(v) for v in report.verdicts],
+        "criteria": [{**_fields(v), "evidence": dict(v.evidence)} for v in report.verdicts],
     }
+
+
+def _fields(flat: CriterionResult | Verdict) -> dict[str, Any]:
+    """A flat dataclass as a dict: dataclasses.asdict's deep copy cost ~0.8 ms a live frame."""
+    return dict(flat.__dict__)
 
 
 def detection_records(detections: Detections) -> list[dict[str, Any]]:

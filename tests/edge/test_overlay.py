@@ -6,6 +6,7 @@ import pytest
 from edge.modelcard import bundled_dir
 from edge.overlay import (
     PALETTE,
+    MaskLayer,
     annotate,
     draw_check_panel,
     draw_detections,
@@ -37,6 +38,16 @@ CORNERS = np.random.default_rng(4).random((300, 2)) * [140, 100]
 MANY = np.concatenate([CORNERS, CORNERS + 20], axis=1).tolist()  # more masks than uint8 holds
 
 
+def on_frame(layer: MaskLayer) -> tuple[np.ndarray, np.ndarray]:
+    """The layer's painted pixels and colours placed in its whole frame."""
+    x0, y0, x1, y1 = layer.window
+    painted = np.zeros(layer.frame_hw, bool)
+    colour = np.zeros((*layer.frame_hw, 3), np.uint8)
+    painted[y0:y1, x0:x1] = layer.painted
+    colour[y0:y1, x0:x1] = layer.colour
+    return painted, colour
+
+
 @pytest.mark.parametrize("boxes", [OVERLAPPING, MANY])
 def test_mask_layer_paints_later_detections_on_top_and_nothing_else(
     boxes: list[list[float]],
@@ -46,11 +57,12 @@ def test_mask_layer_paints_later_detections_on_top_and_nothing_else(
     layer = mask_layer(detections)
     assert layer is not None and detections.mask is not None
     dense = detections.mask.dense()
-    assert np.array_equal(layer.painted, dense.any(axis=0))
+    painted, colour = on_frame(layer)
+    assert np.array_equal(painted, dense.any(axis=0))
     top_most = len(dense) - 1 - dense[::-1].argmax(axis=0)
     expected = PALETTE[detections.class_id][top_most]
-    assert np.array_equal(layer.colour[layer.painted], expected[layer.painted])
-    assert not layer.colour[~layer.painted].any()
+    assert np.array_equal(colour[painted], expected[painted])
+    assert not colour[~painted].any()
 
 
 def test_drawing_masks_changes_only_painted_pixels_and_boxes() -> None:
@@ -63,9 +75,11 @@ def test_drawing_masks_changes_only_painted_pixels_and_boxes() -> None:
     changed = (drawn != image).any(axis=2)
     boxes_and_label = np.zeros_like(changed)
     boxes_and_label[0:93, 17:103] = True  # the 2 px outline, and the label above the box
-    assert changed[layer.painted].all()
-    assert not (changed & ~layer.painted & ~boxes_and_label).any()
-    inside = drawn[40:80, 30:90][layer.painted[40:80, 30:90]]
+    painted, _ = on_frame(layer)
+    assert layer.painted.size < painted.size  # kept inside the mask's window
+    assert changed[painted].all()
+    assert not (changed & ~painted & ~boxes_and_label).any()
+    inside = drawn[40:80, 30:90][painted[40:80, 30:90]]
     expected = (100 + PALETTE[detections.class_id[0]].astype(int)) // 2
     assert np.abs(inside.astype(int) - expected).max() <= 1
 
