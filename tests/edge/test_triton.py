@@ -19,11 +19,13 @@ import time
 from collections.abc import Iterator
 from queue import Empty, Queue
 
+import cv2
 import numpy as np
 import psutil
 import pytest
 
 from edge.errors import OfficeScoreError
+from edge.session import Detector, SessionConfig
 from edge.triton_server import ServerEnvironment, environment_folder, find_environment
 from officescore.cli import app
 from tests.conftest import HOMES, REPO, runner
@@ -251,3 +253,19 @@ def test_bench_gives_triton_rows_beside_local_ones(server: Server) -> None:
         ("triton http", 4),
     ]
     assert all(row["frames"] == 16 and row["fps"] > 0 for row in report["throughput"])
+
+
+@pytest.mark.parametrize("protocol", ["http", "grpc"])
+def test_the_servers_raw_outputs_equal_onnx_runtimes(server: Server, protocol: str) -> None:
+    port = server.http_port if protocol == "http" else server.grpc_port
+    local = Detector(SessionConfig(purpose="live"))
+    remote = Detector(
+        SessionConfig(
+            purpose="live", engine="triton", server=f"127.0.0.1:{port}", protocol=protocol
+        )
+    )
+    frame = cv2.imread(str(HOMES / "000000255165.jpg"))
+    inputs = local.adapter.prepare(frame).inputs
+    near, far = local.engine.run(inputs), remote.engine.run(inputs)
+    assert [a.shape for a in far] == [a.shape for a in near]
+    assert max(float(np.abs(a - b).max()) for a, b in zip(near, far, strict=True)) <= 1e-5
