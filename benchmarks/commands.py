@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -21,6 +20,7 @@ from edge.capture import resolve_source
 from edge.cli_common import (
     Device,
     DeviceOption,
+    EngineOrRay,
     Precision,
     Protocol,
     ProtocolOption,
@@ -38,26 +38,16 @@ from edge.session import SessionConfig
 from edge.vocabulary import plural
 
 
-class BenchEngine(str, Enum):
-    """Engines with per-stage rows (onnxruntime, openvino, triton); triton and ray also get
-    throughput rows against the plain local loop."""
-
-    onnxruntime = "onnxruntime"
-    openvino = "openvino"
-    triton = "triton"
-    ray = "ray"
-
-
 def engine_rows(
-    engines: list[BenchEngine] | None, precisions: list[Precision] | None
+    engines: list[EngineOrRay] | None, precisions: list[Precision] | None
 ) -> list[tuple[str, str]]:
     """ONNX Runtime fp32 first (the reference), then every asked engine × precision it runs."""
     rows = [("onnxruntime", "fp32")]
-    for engine in engines or [BenchEngine.onnxruntime]:
-        if engine is BenchEngine.ray:
+    for engine in engines or [EngineOrRay.onnxruntime]:
+        if engine is EngineOrRay.ray:
             continue  # throughput only
         for precision in precisions or [Precision.fp32]:
-            runs = engine is BenchEngine.openvino or precision is Precision.fp32
+            runs = engine is EngineOrRay.openvino or precision is Precision.fp32
             if runs and (engine.value, precision.value) not in rows:
                 rows.append((engine.value, precision.value))
     return rows
@@ -73,7 +63,7 @@ def bench(
     size: Annotated[list[str] | None, typer.Option(help="Frame sizes HEIGHTxWIDTH.")] = None,
     threads: Annotated[list[int] | None, typer.Option(help="CPU thread counts.")] = None,
     engine: Annotated[
-        list[BenchEngine] | None,
+        list[EngineOrRay] | None,
         typer.Option(help="Engines to compare (ONNX Runtime fp32 always runs: the reference)."),
     ] = None,
     server: ServerOption = None,
@@ -170,7 +160,7 @@ def bench(
                 protocol=protocol.value,
             )
         )
-        if BenchEngine.triton in engines:
+        if EngineOrRay.triton in engines:
             say(f"throughput: triton {protocol.value} against local, {frames} frames")
             throughput += triton_throughput(
                 replace(first_config, session=replace(first_config.session, engine="triton")),
@@ -178,7 +168,7 @@ def bench(
                 clients or [1, 8],
                 protocol.value,
             )
-        if BenchEngine.ray in engines:
+        if EngineOrRay.ray in engines:
             say(f"throughput: ray ({actors} actors) against the plain loop, {frames} photos")
             throughput += ray_throughput(first_config, frames, actors)
         if video is not None:

@@ -32,8 +32,8 @@ class EngineName(str, Enum):
     triton = "triton"
 
 
-class ScoreEngine(str, Enum):
-    """`score` can also hand its inputs to Ray Data (actors run ONNX Runtime)."""
+class EngineOrRay(str, Enum):
+    """`score` and `bench` can also hand their work to Ray Data (actors run ONNX Runtime)."""
 
     onnxruntime = "onnxruntime"
     openvino = "openvino"

@@ -23,6 +23,7 @@ from edge.cli_common import (
     DeviceOption,
     EngineName,
     EngineOption,
+    EngineOrRay,
     ImgszOption,
     ModelOption,
     Precision,
@@ -30,7 +31,6 @@ from edge.cli_common import (
     Protocol,
     ProtocolOption,
     RubricOption,
-    ScoreEngine,
     ServerOption,
     StrictOption,
     ThreadsOption,
@@ -77,9 +77,9 @@ def score(
     rubric: RubricOption = None,
     imgsz: ImgszOption = None,
     engine: Annotated[
-        ScoreEngine,
+        EngineOrRay,
         typer.Option(help="Inference engine, or ray: score the inputs on Ray Data actors."),
-    ] = ScoreEngine.onnxruntime,
+    ] = EngineOrRay.onnxruntime,
     precision: PrecisionOption = Precision.fp32,
     server: ServerOption = None,
     protocol: ProtocolOption = Protocol.http,
@@ -94,7 +94,7 @@ def score(
     """Score photos and videos; print a breakdown per input (or JSON with --json)."""
     with user_errors():
         inference = (
-            EngineName.onnxruntime if engine is ScoreEngine.ray else EngineName(engine.value)
+            EngineName.onnxruntime if engine is EngineOrRay.ray else EngineName(engine.value)
         )
         config = pipeline_config(
             model,
@@ -111,7 +111,7 @@ def score(
             server,
             protocol,
         )
-        if engine is ScoreEngine.ray:
+        if engine is EngineOrRay.ray:
             _score_on_ray(paths, config, out, sample_fps, ray_address, actors)
             return
         pipeline = Pipeline(config)
