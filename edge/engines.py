@@ -128,9 +128,17 @@ class OnnxRuntimeEngine:
         return list(self.session.run(self._output_names, inputs))
 
 
+def onnx_metadata(model_path: Path) -> dict[str, str]:
+    """The ONNX file's metadata (the card, labels, precision), for engines that do not run
+    the file through ONNX Runtime."""
+    import onnx
+
+    proto = onnx.load(str(model_path), load_external_data=False)
+    return {entry.key: entry.value for entry in proto.metadata_props}
+
+
 class OpenVinoEngine:
     def __init__(self, request: EngineRequest, model_path: Path) -> None:
-        import onnx
         import openvino as ov
 
         if request.device not in ("auto", "cpu"):
@@ -156,8 +164,7 @@ class OpenVinoEngine:
         self.ran = Ran("openvino", "CPU", request.precision)
         self.input_names = [port.get_any_name() for port in self.compiled.inputs]
         self._outputs = list(self.compiled.outputs)
-        proto = onnx.load(str(model_path), load_external_data=False)
-        self.metadata = {entry.key: entry.value for entry in proto.metadata_props}
+        self.metadata = onnx_metadata(model_path)
 
     def run(self, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
         results = self.request.infer(inputs)
@@ -168,7 +175,6 @@ class TritonEngine:
     """Frames are preprocessed here, inferred on a Triton server, post-processed here."""
 
     def __init__(self, request: EngineRequest, model_path: Path) -> None:
-        import onnx
 
         if not request.server:
             raise OfficeScoreError("--engine triton needs --server HOST:PORT")
@@ -194,8 +200,7 @@ class TritonEngine:
         self.input_names = [entry["name"] for entry in described["inputs"]]
         self._datatypes = {entry["name"]: entry["datatype"] for entry in described["inputs"]}
         self._outputs = [entry["name"] for entry in described["outputs"]]
-        proto = onnx.load(str(model_path), load_external_data=False)
-        self.metadata = {entry.key: entry.value for entry in proto.metadata_props}
+        self.metadata = onnx_metadata(model_path)
         where = f"{request.protocol}://{request.server}"
         self.ran = Ran("triton", where, self.metadata.get(PRECISION_METADATA_KEY, "fp32"))
 

@@ -170,7 +170,13 @@ class _Outputs:
     """Where results go: JSON lines, a window, a recording; with the counters of the run."""
 
     def __init__(
-        self, config: LiveConfig, source: FrameSource, out: TextIO, headless: bool, provider: str
+        self,
+        config: LiveConfig,
+        source: FrameSource,
+        out: TextIO,
+        headless: bool,
+        provider: str,
+        engine: EngineAway,
     ) -> None:
         self.out = out
         self.provider = provider
@@ -186,7 +192,7 @@ class _Outputs:
         self.started = time.perf_counter()
         self._layer_of: Result | None = None  # the result `_layer` was drawn from
         self._layer: MaskLayer | None = None
-        self.engine: EngineAway | None = None
+        self.engine = engine
 
     @property
     def draws(self) -> bool:
@@ -212,7 +218,7 @@ class _Outputs:
             f"{summary.frames / elapsed:4.1f} fps scored, {summary.displayed / elapsed:4.1f} "
             f"shown  {self.provider}  dropped {self.source.stats.dropped}"
         )
-        if self.engine is not None and self.engine.away:
+        if self.engine.away:
             status += "  ENGINE AWAY, retrying"
         if result is not None and result is not self._layer_of:
             self._layer_of, self._layer = result, mask_layer(result.detections)
@@ -244,9 +250,9 @@ def run_live(
     source = open_live_source(config.source, config.realtime, notice, config.loop)
     notice(f"scoring {source.name} with {pipeline.model_name} on {pipeline.provider}")
     summary = LiveSummary(source=source.name)
-    outputs = _Outputs(config, source, out, headless, pipeline.provider)
+    engine = EngineAway(notice)
+    outputs = _Outputs(config, source, out, headless, pipeline.provider, engine)
     rolling = pipeline.rolling()
-    engine = outputs.engine = EngineAway(notice)
 
     def unscored(frame: Frame) -> Result:
         return pipeline.result(
