@@ -149,7 +149,7 @@ def bench(
                             results.append(bench_onnx(path, row_spec, photo))
         attach_parity(results)
         engines = engine or []
-        first_config = PipelineConfig(
+        first_config = PipelineConfig(  # the first model, for throughput and the loop
             session=SessionConfig(
                 model_path=model_paths[0],
                 device=device.value,
@@ -166,23 +166,17 @@ def bench(
                 replace(first_config, session=replace(first_config.session, engine="triton")),
                 demo_frames(frames),
                 clients or [1, 8],
-                protocol.value,
             )
         if EngineOrRay.ray in engines:
             say(f"throughput: ray ({actors} actors) against the plain loop, {frames} photos")
             throughput += ray_throughput(first_config, frames, actors)
         if video is not None:
-            first = model_paths[0]
-            session = SessionConfig(
-                model_path=first,
-                device=device.value,
-                strict=strict,
-                threads=(threads or [2])[0],
-                purpose="live",
-            )
-            pipeline = Pipeline(PipelineConfig(session=session))
             loop = bench_loop(
-                Path(str(resolve_source(video))), pipeline, realtime, loop_frames, loop_rounds
+                Path(str(resolve_source(video))),
+                Pipeline(first_config),
+                realtime,
+                loop_frames,
+                loop_rounds,
             )
         if csv_path:
             write_csv(results, csv_path)

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from benchmarks.environment import peak_rss_mb
+from edge.errors import OfficeScoreError
 from edge.loop import LiveConfig, run_live
 from edge.pipeline import Pipeline
 
@@ -50,16 +51,27 @@ class LoopResult:
         }
 
 
+def read_frames(video: Path, count: int, repeat: bool = False) -> list[np.ndarray]:
+    """Up to `count` decoded frames of `video`; with `repeat`, from the start again as needed."""
+    capture = cv2.VideoCapture(str(video))
+    frames: list[np.ndarray] = []
+    while len(frames) < count:
+        ok, frame = capture.read()
+        if ok:
+            frames.append(frame)
+        elif repeat and frames:
+            capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        else:
+            break
+    capture.release()
+    if repeat and not frames:
+        raise OfficeScoreError(f"{video} cannot be read")
+    return frames
+
+
 def model_only_fps(video: Path, pipeline: Pipeline, frames: int) -> float:
     """Detection alone on decoded frames held in memory: the ceiling for the loop."""
-    capture = cv2.VideoCapture(str(video))
-    images: list[np.ndarray] = []
-    while len(images) < frames:
-        ok, image = capture.read()
-        if not ok:
-            break
-        images.append(image)
-    capture.release()
+    images = read_frames(video, frames)
     started = time.perf_counter()
     for image in images:
         pipeline.detector.detect(image, pipeline.config.conf)

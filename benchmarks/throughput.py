@@ -19,6 +19,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from benchmarks.loop import read_frames
 from edge.batch import score_path
 from edge.capture import DEMO_CLIP
 from edge.errors import OfficeScoreError
@@ -48,18 +49,7 @@ class Throughput:
 
 def demo_frames(count: int) -> list[np.ndarray]:
     """`count` frames of the bundled demo clip (real home offices), looping if needed."""
-    capture = cv2.VideoCapture(str(bundled_dir() / DEMO_CLIP))
-    frames: list[np.ndarray] = []
-    while len(frames) < count:
-        ok, frame = capture.read()
-        if not ok:
-            if not frames:
-                raise OfficeScoreError("the bundled demo clip cannot be read")
-            capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
-            continue
-        frames.append(frame)
-    capture.release()
-    return frames
+    return read_frames(bundled_dir() / DEMO_CLIP, count, repeat=True)
 
 
 def concurrent_throughput(
@@ -89,13 +79,14 @@ def concurrent_throughput(
 
 
 def triton_throughput(
-    config: PipelineConfig, frames: list[np.ndarray], client_counts: list[int], protocol: str
+    config: PipelineConfig, frames: list[np.ndarray], client_counts: list[int]
 ) -> list[Throughput]:
     local = replace(config, session=replace(config.session, engine="onnxruntime"))
+    remote = f"triton {config.session.protocol}"
     results = []
     for clients in client_counts:
         results.append(concurrent_throughput(local, frames, clients, "onnxruntime (local)"))
-        results.append(concurrent_throughput(config, frames, clients, f"triton {protocol}"))
+        results.append(concurrent_throughput(config, frames, clients, remote))
     return results
 
 
