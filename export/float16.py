@@ -9,6 +9,7 @@ value get two identical Casts, and the Casts are appended after the nodes that r
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -114,16 +115,15 @@ def _sort_topologically(graph: onnx.GraphProto) -> None:
     for index, needs in enumerate(waiting_on):
         for need in needs:
             readers.setdefault(need, []).append(index)
-    ready = sorted(index for index, needs in enumerate(waiting_on) if not needs)
+    ready = [index for index, needs in enumerate(waiting_on) if not needs]  # sorted: a heap
     order: list[int] = []
     while ready:
-        index = ready.pop(0)
+        index = heapq.heappop(ready)
         order.append(index)
         for reader in readers.get(index, []):
             waiting_on[reader].discard(index)
             if not waiting_on[reader]:
-                ready.append(reader)
-        ready.sort()
+                heapq.heappush(ready, reader)
     if len(order) != len(graph.node):
         raise OfficeScoreError("--fp16: the float16 graph has a cycle; export fp32")
     nodes = [graph.node[index] for index in order]
