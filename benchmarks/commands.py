@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from benchmarks.environment import stamp
 from benchmarks.loop import LoopResult, bench_loop
@@ -30,8 +29,10 @@ from edge.cli_common import (
     optional_dependencies,
     parse_size,
     say,
+    stdout,
     user_errors,
 )
+from edge.engines import UnsupportedPrecision
 from edge.errors import OfficeScoreError
 from edge.pipeline import Pipeline, PipelineConfig
 from edge.session import SessionConfig
@@ -90,7 +91,7 @@ def bench(
     ] = 3,
     iterations: Annotated[int, typer.Option(min=1, help="Timed runs per model.")] = 20,
     photo: Annotated[
-        Path | None, typer.Option(help="Time on this photo (default: generated).")
+        Path | None, typer.Option(help="Time on this photo (default: the demo clip's first frame).")
     ] = None,
     video: Annotated[
         str | None,
@@ -109,6 +110,7 @@ def bench(
 ) -> None:
     """Time the pipeline per stage; compare backends within one run."""
     results: list[BenchResult] = []
+    skipped: list[dict[str, str]] = []  # rows this machine cannot run, with the reason
     throughput: list[Throughput] = []
     loop: LoopResult | None = None
     model_paths: list[Path | None] = list(model) if model else [None]
@@ -146,7 +148,18 @@ def bench(
                                 f"{precision_name} at {size_text}{at}, {thread_count} threads"
                             )
                             row_spec = replace(spec, engine=engine_name, precision=precision_name)
-                            results.append(bench_onnx(path, row_spec, photo))
+                            try:
+                                results.append(bench_onnx(path, row_spec, photo))
+                            except UnsupportedPrecision as error:
+                                say(f"skipped: {engine_name} {precision_name}: {error}")
+                                skipped.append(
+                                    {
+                                        "backend": engine_name,
+                                        "precision": precision_name,
+                                        "size": size_text,
+                                        "reason": str(error),
+                                    }
+                                )
         attach_parity(results)
         engines = engine or []
         first_config = PipelineConfig(  # the first model, for throughput and the loop
@@ -188,14 +201,20 @@ def bench(
                 {
                     "environment": stamp(),
                     "results": rows(results),
+                    "skipped": skipped,
                     "loop": loop.to_dict() if loop else None,
                     "throughput": [row.to_dict() for row in throughput],
                 }
             )
         )
         return
-    console = Console(highlight=False)
+    console = stdout()
     console.print(as_table(results))
+    for skip in skipped:
+        console.print(
+            f"skipped: {skip['backend']} {skip['precision']} at {skip['size']}: {skip['reason']}",
+            markup=False,
+        )
     if loop:
         console.print(
             f"loop on {loop.video} ({'realtime' if loop.realtime else 'every frame'}): "

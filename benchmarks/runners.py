@@ -15,7 +15,9 @@ import onnx
 from benchmarks.environment import peak_rss_mb
 from benchmarks.parity import DetectionParity
 from edge.batch import read_image
+from edge.capture import DEMO_CLIP
 from edge.errors import OfficeScoreError
+from edge.modelcard import bundled_dir
 from edge.overlay import annotate
 from edge.pipeline import Pipeline, PipelineConfig
 from edge.session import SessionConfig
@@ -69,14 +71,18 @@ class BenchResult:
 
 
 def frame_for(size: tuple[int, int], photo: Path | None) -> np.ndarray:
-    """A real photo resized to the benchmark size, or a generated scene without one."""
+    """A real photo resized to the benchmark size; without one, the first frame of the bundled
+    demo clip (a real home office, with a screen, a keyboard and a chair in it)."""
     height, width = size
     if photo is not None:
         image = read_image(photo)[0]
-        return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
-    rng = np.random.default_rng(0)
-    small = rng.integers(0, 255, (height // 16, width // 16, 3), dtype=np.uint8)
-    return cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
+    else:
+        capture = cv2.VideoCapture(str(bundled_dir() / DEMO_CLIP))
+        ok, image = capture.read()
+        capture.release()
+        if not ok:
+            raise OfficeScoreError("the bundled demo clip cannot be read")
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
 
 
 def decode(encoded: np.ndarray) -> np.ndarray:

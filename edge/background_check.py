@@ -45,8 +45,8 @@ class Checker:
     ) -> Result:
         """The verdict (and the score) for one image."""
         detections, score, timings = self.pipeline.analyze(image, conf=conf)
-        visible = self.pipeline.detector.card.visible_names
-        report = check_frame(image, detections, visible, self.thresholds)
+        sight = self.pipeline.detector.card.sight
+        report = check_frame(image, detections, sight, self.thresholds)
         return self.pipeline.result(
             source, kind, detections, score=score, check=report, timings_ms=timings, **fields
         )

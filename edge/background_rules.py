@@ -16,7 +16,7 @@ from edge.errors import OfficeScoreError
 from edge.results import SEVERITY, CheckReport, Verdict
 from edge.results import VerdictStatus as Status
 from edge.types import Detections
-from edge.vocabulary import CANONICAL_ID, plural
+from edge.vocabulary import CANONICAL_ID, TOO_RARE, Sight, plural
 
 SECTIONS = ("people", "private", "clutter", "lighting", "backlight", "framing", "helps")
 
@@ -46,14 +46,8 @@ def _count(detections: Detections, names: list[str]) -> int:
     return int(np.isin(detections.class_id, ids).sum())
 
 
-def _not_checked(verdict_id: str, title: str, needs: list[str]) -> Verdict:
-    names = ", ".join(needs)
-    return Verdict(
-        verdict_id,
-        title,
-        "not_checked",
-        f"the loaded model cannot see {names}; the bundled YOLOX-Nano (COCO) can",
-    )
+def _not_checked(verdict_id: str, title: str, needs: list[str], sight: Sight) -> Verdict:
+    return Verdict(verdict_id, title, "not_checked", f"{', '.join(needs)}: {sight.why_not(needs)}")
 
 
 class FrameFacts:
@@ -74,10 +68,10 @@ class FrameFacts:
                 self.you = None
 
 
-def check_people(facts: FrameFacts, visible: frozenset[str], config: dict[str, Any]) -> Verdict:
-    if "person" not in visible:
-        return _not_checked("people", "People and pets behind you", ["person"])
-    pets = _count(facts.detections, ["pet"]) if "pet" in visible else 0
+def check_people(facts: FrameFacts, sight: Sight, config: dict[str, Any]) -> Verdict:
+    if "person" not in sight.visible:
+        return _not_checked("people", "People and pets behind you", ["person"], sight)
+    pets = _count(facts.detections, ["pet"]) if "pet" in sight.visible else 0
     evidence = {
         "other_people": facts.others,
         "pets": pets,
@@ -102,10 +96,10 @@ def check_people(facts: FrameFacts, visible: frozenset[str], config: dict[str, A
     return Verdict("people", "People and pets behind you", "pass", "nobody else in view", evidence)
 
 
-def check_private(facts: FrameFacts, visible: frozenset[str], config: dict[str, Any]) -> Verdict:
-    names = [n for n in config["objects"] if n in visible]
+def check_private(facts: FrameFacts, sight: Sight, config: dict[str, Any]) -> Verdict:
+    names = [n for n in config["objects"] if n in sight.visible]
     if not names:
-        return _not_checked("private", "Bed or bathroom in view", config["objects"])
+        return _not_checked("private", "Bed or bathroom in view", config["objects"], sight)
     found = {n: _boxes(facts.detections, n) for n in names if _count(facts.detections, [n])}
     if found:
         return Verdict(
@@ -118,8 +112,8 @@ def check_private(facts: FrameFacts, visible: frozenset[str], config: dict[str, 
     return Verdict("private", "Bed or bathroom in view", "pass", "no bed or bathroom in view")
 
 
-def check_clutter(facts: FrameFacts, visible: frozenset[str], config: dict[str, Any]) -> Verdict:
-    names = [n for n in config["objects"] if n in visible]
+def check_clutter(facts: FrameFacts, sight: Sight, config: dict[str, Any]) -> Verdict:
+    names = [n for n in config["objects"] if n in sight.visible]
     items = _count(facts.detections, names)
     background = ~facts.you_mask
     edges = cv2.Canny(facts.gray, 100, 200) > 0
@@ -199,39 +193,41 @@ def check_framing(facts: FrameFacts, config: dict[str, Any]) -> Verdict:
     return Verdict("framing", "Framing", status, reason, evidence)
 
 
-def check_helps(facts: FrameFacts, visible: frozenset[str], config: dict[str, Any]) -> Verdict:
-    names = [n for n in config["objects"] if n in visible]
+def check_helps(facts: FrameFacts, sight: Sight, config: dict[str, Any]) -> Verdict:
+    names = [n for n in config["objects"] if n in sight.judged]  # a reward: judged names only
     if not names:
-        return _not_checked("helps", "Plants, books, art", config["objects"])
+        return _not_checked("helps", "Plants, books, art", config["objects"], sight)
     found = [n for n in names if _count(facts.detections, [n])]
     if found:
         return Verdict(
             "helps", "Plants, books, art", "pass", f"{', '.join(found)} in view", {"found": found}
         )
+    unjudged = [n for n in config["objects"] if n in sight.unreliable]
+    aside = f" ({', '.join(unjudged)} not judged: {TOO_RARE})" if unjudged else ""
     return Verdict(
         "helps",
         "Plants, books, art",
         "warn",
-        "nothing personal in view: a plant or a shelf of books helps",
+        f"no {' or '.join(names)} in view: a plant or some decor helps{aside}",
     )
 
 
 def check_frame(
     image: np.ndarray,
     detections: Detections,
-    visible: frozenset[str],
+    sight: Sight,
     config: dict[str, dict[str, Any]],
 ) -> CheckReport:
     facts = FrameFacts(image, detections)
     return CheckReport(
         (
-            check_people(facts, visible, config["people"]),
-            check_private(facts, visible, config["private"]),
-            check_clutter(facts, visible, config["clutter"]),
+            check_people(facts, sight, config["people"]),
+            check_private(facts, sight, config["private"]),
+            check_clutter(facts, sight, config["clutter"]),
             check_lighting(facts, config["lighting"]),
             check_backlight(facts, config["backlight"]),
             check_framing(facts, config["framing"]),
-            check_helps(facts, visible, config["helps"]),
+            check_helps(facts, sight, config["helps"]),
         )
     )
 

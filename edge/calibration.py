@@ -139,9 +139,7 @@ def calibrate(
         _, score, _ = pipeline.analyze(read_image(path)[0])
         truth: Score | None = None
         if rating.file in truths:
-            truth = score_counts(
-                truths[rating.file], pipeline.rubric, card.visible_names, card.unreliable_names
-            )
+            truth = score_counts(truths[rating.file], pipeline.rubric, card.sight)
         rows.append(
             CalibrationRow(
                 rating=rating,

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from edge.batch import expand_inputs, prepare_out_dir
@@ -30,6 +29,7 @@ from edge.cli_common import (
     ThreadsOption,
     flag,
     say,
+    stdout,
     user_errors,
 )
 from edge.errors import OfficeScoreError
@@ -84,7 +84,7 @@ def check(
     failures: list[str] = []
     with user_errors():
         if explain:
-            Console(highlight=False).print(explain_thresholds(thresholds), markup=False)
+            stdout().print(explain_thresholds(thresholds), markup=False)
             return
         if not photos and source is None:
             raise OfficeScoreError("give photos to check, or --source for a live check")
@@ -130,7 +130,7 @@ def check(
                 table.add_column(column)
             for verdict in result.check.verdicts:
                 table.add_row(verdict.title, _CHECK_MARKS[verdict.status], verdict.reason)
-            console = Console(highlight=False)
+            console = stdout()
             console.print(table)
             console.print(
                 f"judged by {result.model} on {result.engine} {result.device}\n", markup=False

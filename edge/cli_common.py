@@ -3,6 +3,10 @@ options. Command modules import this; it imports nothing of theirs back."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
@@ -17,6 +21,8 @@ from edge.errors import OfficeScoreError, install_hint
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `grep … | head`
+PIPE_WIDTH = 1000  # tables into a pipe or a file keep their natural width, never wrapped
 
 
 class Device(str, Enum):
@@ -76,6 +82,21 @@ def stderr() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def stdout() -> Console:
+    """Tables and text for stdout: the terminal's width, or unwrapped into a pipe or a file
+    (COLUMNS, where set, still wins)."""
+    unwrapped = not sys.stdout.isatty() and "COLUMNS" not in os.environ
+    return Console(highlight=False, width=PIPE_WIDTH if unwrapped else None)
+
+
+def quiet_closed_stdout() -> None:
+    """The reader of stdout went away (`… | head`): later writes and the final flush go
+    nowhere instead of raising again."""
+    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
 def say(text: str) -> None:
     """One plain line on stderr (notes, warnings, errors)."""
     stderr().print(text, markup=False)
@@ -89,6 +110,8 @@ def user_errors() -> Iterator[None]:
     except OfficeScoreError as error:
         say(f"error: {error}")
         raise typer.Exit(EXIT_BAD_INPUT) from None
+    except BrokenPipeError:
+        raise  # not an error: the root command ends quietly
     except OSError as error:  # writing output: a full disk, a closed pipe
         say(f"error: cannot write output: {error.strerror or error}")
         raise typer.Exit(EXIT_BAD_INPUT) from None

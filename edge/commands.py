@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from edge.batch import expand_inputs, prepare_out_dir, score_path
@@ -37,6 +36,7 @@ from edge.cli_common import (
     flag,
     optional_dependencies,
     say,
+    stdout,
     user_errors,
 )
 from edge.errors import OfficeScoreError
@@ -117,7 +117,7 @@ def score(
         pipeline = Pipeline(config)
         if out:
             prepare_out_dir(out)
-        failures = 0
+        failures = tables = 0
         for path in expand_inputs(paths):
             try:
                 result = score_path(path, pipeline, out, sample_fps)
@@ -131,7 +131,10 @@ def score(
                 sys.stdout.write(json.dumps(result.to_record()) + "\n")
                 sys.stdout.flush()
             else:
-                _print_result(result, bundled=model in (None, BUNDLED_NAME))
+                _print_result(result)
+                tables += 1
+        if tables and model in (None, BUNDLED_NAME):
+            stdout().print(f"tip: {STRONGER_MODEL_HINT}", markup=False)  # once per run
         if failures:
             raise typer.Exit(EXIT_BAD_INPUT)
 
@@ -158,8 +161,8 @@ def _score_on_ray(
         raise typer.Exit(EXIT_BAD_INPUT)
 
 
-def _print_result(result: Result, bundled: bool) -> None:
-    console = Console(highlight=False)
+def _print_result(result: Result) -> None:
+    console = stdout()
     score = result.score
     assert score is not None
     frames = f", {plural(result.frames, 'frame')}" if result.kind == "video" else ""
@@ -180,8 +183,6 @@ def _print_result(result: Result, bundled: bool) -> None:
         f"{result.precision}; ms: {timing}",
         markup=False,
     )
-    if bundled:
-        console.print(f"tip: {STRONGER_MODEL_HINT}", markup=False)
     console.print()
 
 
@@ -193,7 +194,15 @@ def live(
         ),
     ] = "auto",
     headless: Annotated[
-        bool, flag("--headless", help="No window: one JSON line per processed frame.")
+        bool,
+        flag(
+            "--headless",
+            help="No window: on a terminal a status line per second; into a pipe or a file "
+            "(or with --json) one JSON line per processed frame.",
+        ),
+    ] = False,
+    json_output: Annotated[
+        bool, flag("--json", help="Headless: JSON lines even on a terminal.")
     ] = False,
     max_frames: Annotated[
         int | None, typer.Option(min=1, help="Stop after this many frames.")
@@ -250,6 +259,7 @@ def live(
             max_frames=max_frames,
             record=record,
             loop=loop,
+            json_lines=json_output or not sys.stdout.isatty(),
         )
         summary = run_live(live_config, pipeline, sys.stdout, lambda text: say(f"note: {text}"))
         say(summary_line(summary))

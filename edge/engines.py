@@ -61,6 +61,10 @@ class EngineUnavailable(OfficeScoreError):
     """The engine is away (a Triton server down or restarting); a later call may succeed."""
 
 
+class UnsupportedPrecision(OfficeScoreError):
+    """This machine cannot run the asked precision (bf16 on a CPU without it)."""
+
+
 class Engine(Protocol):
     ran: Ran
     input_names: list[str]
@@ -137,6 +141,13 @@ def onnx_metadata(model_path: Path) -> dict[str, str]:
     return {entry.key: entry.value for entry in proto.metadata_props}
 
 
+def openvino_has_bf16() -> bool:
+    """Whether OpenVINO's CPU plugin can run bf16 on this CPU (AVX512_BF16 or AMX)."""
+    import openvino as ov
+
+    return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+
+
 class OpenVinoEngine:
     def __init__(self, request: EngineRequest, model_path: Path) -> None:
         import openvino as ov
@@ -147,10 +158,8 @@ class OpenVinoEngine:
                 "--engine onnxruntime"
             )
         core = ov.Core()
-        if request.precision == "bf16" and "BF16" not in core.get_property(
-            "CPU", "OPTIMIZATION_CAPABILITIES"
-        ):
-            raise OfficeScoreError("this CPU has no bf16 support: use --precision fp32")
+        if request.precision == "bf16" and not openvino_has_bf16():
+            raise UnsupportedPrecision("this CPU has no bf16 support: use --precision fp32")
         config: dict[str, Any] = {"INFERENCE_PRECISION_HINT": _OPENVINO_HINT[request.precision]}
         if request.threads:
             config["INFERENCE_NUM_THREADS"] = request.threads

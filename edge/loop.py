@@ -33,6 +33,7 @@ class LiveConfig:
     max_frames: int | None = None
     record: Path | None = None
     loop: bool = False  # a file starts again when it ends
+    json_lines: bool = True  # headless: every record as a JSON line, else a status line a second
 
 
 @dataclass
@@ -193,6 +194,8 @@ class _Outputs:
         self._layer_of: Result | None = None  # the result `_layer` was drawn from
         self._layer: MaskLayer | None = None
         self.engine = engine
+        self.json_lines = config.json_lines
+        self._next_status_s = 0.0
 
     @property
     def draws(self) -> bool:
@@ -204,9 +207,19 @@ class _Outputs:
             summary.last_score = result.score
         self.timings.append(dict(result.timings_ms))
         if self.window is None:
+            self._emit(result, summary)
+        self.ages.append((time.perf_counter() - captured_at) * 1e3)
+
+    def _emit(self, result: Result, summary: LiveSummary) -> None:
+        if self.json_lines:
             self.out.write(json.dumps(result.to_record()) + "\n")
             self.out.flush()
-        self.ages.append((time.perf_counter() - captured_at) * 1e3)
+            return
+        elapsed = time.perf_counter() - self.started
+        if elapsed >= self._next_status_s:
+            self.out.write(status_line(result, summary, elapsed, self.source.stats.dropped) + "\n")
+            self.out.flush()
+            self._next_status_s = float(int(elapsed) + 1)
 
     def display(self, image: np.ndarray, result: Result | None, summary: LiveSummary) -> bool:
         """Draw `result` on `image`, record and show it; False once the user closed the window."""
@@ -238,6 +251,18 @@ class _Outputs:
         self.out.flush()
 
 
+def status_line(result: Result, summary: LiveSummary, elapsed_s: float, dropped: int) -> str:
+    """One short line for a person watching a terminal: time, score, rate, what is in view."""
+    score = result.score
+    seen = ", ".join(f"{name} ×{n}" for name, n in score.counts.items()) if score else ""
+    verdict = f"score {score.value:3d}" if score else f"not scored ({'; '.join(result.notes)})"
+    fps = summary.frames / elapsed_s if elapsed_s > 0 else 0.0
+    return (
+        f"{result.timestamp or 0.0:6.1f} s  frame {result.frame_index}  {verdict}  "
+        f"{fps:4.1f} fps  dropped {dropped}  {seen or 'nothing in view'}"
+    )
+
+
 def run_live(
     config: LiveConfig, pipeline: Pipeline, out: TextIO, notice: Callable[[str], None]
 ) -> LiveSummary:
@@ -245,7 +270,8 @@ def run_live(
     the display, so the picture keeps the source's frame rate even with a slow model."""
     headless = config.headless
     if not headless and not has_display():
-        notice("no display found: printing JSON lines instead of opening a window (--headless)")
+        lines = "JSON lines" if config.json_lines else "a status line a second"
+        notice(f"no display found: printing {lines} instead of opening a window (--headless)")
         headless = True
     source = open_live_source(config.source, config.realtime, notice, config.loop)
     notice(f"scoring {source.name} with {pipeline.model_name} on {pipeline.provider}")

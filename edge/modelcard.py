@@ -16,7 +16,7 @@ import numpy as np
 import tomllib
 
 from edge.errors import OfficeScoreError
-from edge.vocabulary import CANONICAL_ID, CANONICAL_NAMES, OTHER_ID
+from edge.vocabulary import CANONICAL_ID, CANONICAL_NAMES, OTHER_ID, Sight
 
 CARD_METADATA_KEY = "officescore.card"
 PRECISION_METADATA_KEY = "officescore.precision"  # set on int8/fp16 variants only
@@ -52,6 +52,10 @@ class ModelCard:
             if float(recall.get(label, 1.0)) >= floor
         }
         return self.visible_names - {CANONICAL_NAMES[i] for i in reliable}
+
+    @functools.cached_property
+    def sight(self) -> Sight:
+        return Sight(self.visible_names, self.unreliable_names)
 
     def class_conf(self, conf: float | None) -> np.ndarray:
         """The confidence each label must reach: `conf` for all when the user gave one, else

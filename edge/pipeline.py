@@ -43,7 +43,7 @@ class Pipeline:
 
     def rolling(self) -> RollingScore:
         card = self.detector.card
-        return RollingScore(self.rubric, card.visible_names, unreliable=card.unreliable_names)
+        return RollingScore(self.rubric, card.sight)
 
     def analyze(
         self,
@@ -56,10 +56,7 @@ class Pipeline:
         detections, timings = self.detector.detect(image, conf or self.config.conf)
         start = time.perf_counter()
         if rolling is None:
-            card = self.detector.card
-            score = score_detections(
-                detections, self.rubric, card.visible_names, card.unreliable_names
-            )
+            score = score_detections(detections, self.rubric, self.detector.card.sight)
         else:
             score = rolling.update(detections, t)
         timings["score"] = (time.perf_counter() - start) * 1e3

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -14,7 +13,7 @@ import tomllib
 from edge.errors import OfficeScoreError
 from edge.results import CriterionResult, Score, Status
 from edge.types import Detections
-from edge.vocabulary import CANONICAL_ID, CANONICAL_NAMES
+from edge.vocabulary import CANNOT_SEE, CANONICAL_ID, CANONICAL_NAMES, Sight
 
 
 @dataclass(frozen=True)
@@ -73,20 +72,14 @@ def _criterion(entry: dict, kind: Literal["reward", "penalty"], path: Path) -> C
     return criterion
 
 
-def score_counts(
-    counts: np.ndarray,
-    rubric: Rubric,
-    visible: Iterable[str],
-    unreliable: Iterable[str] = (),
-) -> Score:
+def score_counts(counts: np.ndarray, rubric: Rubric, sight: Sight) -> Score:
     """Apply `rubric` to a count vector over the canonical vocabulary.
 
-    `visible` is what the model can detect; `unreliable`, what it detects too rarely on real
-    photos to judge a reward by. A criterion the model cannot judge is "not checked" and left
-    out of the possible points. Penalties count whatever visible object is found.
+    A reward the model cannot judge (`sight`) is "not checked" and left out of the possible
+    points. Penalties count whatever visible object is found.
     """
-    visible_ids = {CANONICAL_ID[name] for name in visible}
-    judged_ids = visible_ids - {CANONICAL_ID[name] for name in unreliable}
+    visible_ids = {CANONICAL_ID[name] for name in sight.visible}
+    judged_ids = {CANONICAL_ID[name] for name in sight.judged}
     count_of = [int(c) for c in counts.tolist()]
     results = []
     earned = possible = penalty = 0
@@ -94,7 +87,7 @@ def score_counts(
         count = sum(count_of[i] for i in criterion.object_ids)
         if criterion.kind == "penalty":
             if not visible_ids.intersection(criterion.object_ids):
-                results.append(_not_checked(criterion, count, "the model cannot see this"))
+                results.append(_not_checked(criterion, count, CANNOT_SEE))
                 continue
             present = count >= criterion.at_least
             reason = (criterion.reason_yes if present else criterion.reason_no).format(count=count)
@@ -105,12 +98,8 @@ def score_counts(
         direct = judged_ids.intersection(criterion.object_ids)
         implying = [i for i in criterion.implied_by if i in judged_ids and count_of[i] > 0]
         if not direct and not judged_ids.intersection(criterion.implied_by):
-            why = (
-                "the model finds this too rarely on real photos to judge it"
-                if visible_ids.intersection(criterion.object_ids)
-                else "the model cannot see this"
-            )
-            results.append(_not_checked(criterion, count, why))
+            needs = [CANONICAL_NAMES[i] for i in criterion.object_ids]
+            results.append(_not_checked(criterion, count, sight.why_not(needs)))
             continue
         possible += criterion.points
         if direct and count >= criterion.at_least:
@@ -140,10 +129,8 @@ def _result(
     return CriterionResult(criterion.id, criterion.title, status, points, max_points, count, reason)
 
 
-def score_detections(
-    detections: Detections, rubric: Rubric, visible: Iterable[str], unreliable: Iterable[str] = ()
-) -> Score:
-    return score_counts(detections.canonical_counts(), rubric, visible, unreliable)
+def score_detections(detections: Detections, rubric: Rubric, sight: Sight) -> Score:
+    return score_counts(detections.canonical_counts(), rubric, sight)
 
 
 class RollingScore:
@@ -156,16 +143,14 @@ class RollingScore:
     def __init__(
         self,
         rubric: Rubric,
-        visible: Iterable[str],
+        sight: Sight,
         half_life_s: float = 1.0,
         hysteresis: float = 0.25,
-        unreliable: Iterable[str] = (),
     ) -> None:
         if half_life_s < 0 or not 0 <= hysteresis < 0.5:
             raise ValueError("half_life_s must be >= 0 and hysteresis in [0, 0.5)")
         self.rubric = rubric
-        self.visible = frozenset(visible)
-        self.unreliable = frozenset(unreliable)
+        self.sight = sight
         self.half_life_s = half_life_s
         self.hysteresis = hysteresis
         self._average: np.ndarray | None = None
@@ -188,7 +173,5 @@ class RollingScore:
                 self._score = None
         self._last_t = t
         if self._score is None:
-            self._score = score_counts(
-                self._stable.astype(np.int64), self.rubric, self.visible, self.unreliable
-            )
+            self._score = score_counts(self._stable.astype(np.int64), self.rubric, self.sight)
         return self._score

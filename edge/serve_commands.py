@@ -18,6 +18,7 @@ from edge.triton_server import (
     find_environment,
     running_server,
     set_up_environment,
+    watch,
 )
 from edge.zoo import resolve_model
 
@@ -59,12 +60,12 @@ def serve(
         path = resolve_model(model, say) or bundled_model_path()
         request = ServeRequest(path, port, grpc_port, host, max_batch, instances, threads)
         signal.signal(signal.SIGTERM, _stop_on_sigterm)
-        with running_server(environment, request, log):
+        with running_server(environment, request, log) as process:
             say(
                 f"serving {path.stem} on http://{host}:{port} and grpc://{host}:{grpc_port}; "
                 f"clients: --engine triton --server {host}:{port} (Ctrl-C stops)"
             )
             try:
-                signal.pause()
+                watch(process)
             except KeyboardInterrupt:
                 say("stopping the Triton server")

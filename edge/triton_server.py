@@ -199,6 +199,7 @@ def running_server(
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                start_new_session=True,  # its stubs join its process group: killed as a whole
             )
             try:
                 wait_until_ready(
@@ -212,7 +213,19 @@ def running_server(
                 stop(process)
 
 
+def watch(process: subprocess.Popen[bytes], interval_s: float = 0.5) -> None:
+    """Return only if interrupted; a server that dies under us is an error."""
+    while True:
+        try:
+            code = process.wait(timeout=interval_s)
+        except subprocess.TimeoutExpired:
+            continue
+        raise OfficeScoreError(f"the Triton server died (exit status {code}); stopped serving")
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop Triton, then kill what is left of its process group: the Python-backend stubs
+    ignore SIGTERM and outlive a server that was killed."""
     if process.poll() is None:
         process.send_signal(signal.SIGINT)  # Triton unloads its models and stops its stubs
         try:
@@ -220,3 +233,5 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)

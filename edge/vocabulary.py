@@ -3,6 +3,9 @@
 Scoring, overlays and JSON only ever see these names, never a model's own labels.
 """
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 CANONICAL_NAMES: tuple[str, ...] = (
     "other",
     "person",
@@ -39,3 +42,25 @@ OTHER_ID = CANONICAL_ID["other"]
 def plural(count: int, word: str, many: str | None = None) -> str:
     """`1 loose item`, `2 loose items`, `1 other person`, `3 other people`."""
     return f"{count} {word if count == 1 else many or word + 's'}"
+
+
+CANNOT_SEE = "the model cannot see this"
+TOO_RARE = "the model finds this too rarely on real photos to judge it"
+
+
+@dataclass(frozen=True)
+class Sight:
+    """What the loaded model can judge, one answer for the rubric and the check: `visible`, the
+    names it detects at all (a penalty or a warning counts any of them); `judged`, those it
+    finds often enough on real photos to reward their presence (not `unreliable`)."""
+
+    visible: frozenset[str]
+    unreliable: frozenset[str] = frozenset()
+
+    @property
+    def judged(self) -> frozenset[str]:
+        return self.visible - self.unreliable
+
+    def why_not(self, names: Iterable[str]) -> str:
+        """Why a reward over `names` is not checked."""
+        return TOO_RARE if self.visible.intersection(names) else CANNOT_SEE

@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from edge.cli_common import FlagHelpCommand, FlagHelpGroup, say, user_errors
+from edge.cli_common import FlagHelpCommand, FlagHelpGroup, say, stdout, user_errors
 from edge.zoo import Zoo, default_config
 
 models_app = typer.Typer(
@@ -37,7 +36,7 @@ def list_models() -> None:
             table.add_row(
                 entry.name, entry.task, entry.size_text, entry.coco_ap, entry.licence, here
             )
-        Console(highlight=False).print(table)
+        stdout().print(table)
 
 
 @models_app.command(cls=FlagHelpCommand)
@@ -73,7 +72,7 @@ def info(name: NameArgument) -> None:
     with user_errors():
         zoo = _zoo()
         entry = zoo.entry(name)
-        console = Console(highlight=False)
+        console = stdout()
         for key, value in entry.describe():
             console.print(f"{key}: {value}", markup=False)
         state = (

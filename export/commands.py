@@ -20,6 +20,7 @@ from edge.cli_common import (
     optional_dependencies,
     parse_size,
     say,
+    stdout,
     user_errors,
 )
 from edge.errors import OfficeScoreError
@@ -136,7 +137,7 @@ def maskrcnn(
             f"{row.max_score_diff:.0e}",
             f"{row.min_mask_iou:.3f}/{row.mean_mask_iou:.3f}",
         )
-    Console(highlight=False).print(table)
+    stdout().print(table)
     err.print(
         f"report: {result.report_path}; export took {result.seconds:.1f} s, "
         f"model {result.size_bytes / 1e6:.1f} MB",
@@ -301,7 +302,7 @@ def evaluate(
 def print_map(report: EvaluationReport, coco: Path) -> None:
     from export.evaluate import METRIC_NAMES
 
-    console = Console(highlight=False)
+    console = stdout()
     table = Table(title=f"COCO mAP on {coco.name}")
     table.add_column("model")
     table.add_column("type")
@@ -329,7 +330,7 @@ def print_map(report: EvaluationReport, coco: Path) -> None:
 
 
 def print_calibration(report: CalibrationReport) -> None:
-    console = Console(highlight=False)
+    console = stdout()
     table = Table(title=f"scores by {report.model} beside a person's rating")
     for column in ("photo", "band", "score", "", "what counted"):
         table.add_column(column, overflow="fold")

@@ -11,7 +11,14 @@ from typer._click import exceptions as click_errors  # typer's own click
 
 from benchmarks.commands import bench
 from edge.check_command import check
-from edge.cli_common import EXIT_BAD_INPUT, FlagHelpCommand, FlagHelpGroup, say
+from edge.cli_common import (
+    EXIT_BAD_INPUT,
+    EXIT_CLOSED_PIPE,
+    FlagHelpCommand,
+    FlagHelpGroup,
+    quiet_closed_stdout,
+    say,
+)
 from edge.commands import live, score, web
 from edge.serve_commands import serve
 from edge.zoo_commands import models_app
@@ -41,6 +48,13 @@ class OneLineErrors(FlagHelpGroup):
         if not standalone_mode:
             return code
         sys.exit(code if isinstance(code, int) else 0)
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:  # `officescore score DIR --json | head -1`: the reader is done
+            quiet_closed_stdout()
+            raise typer.Exit(EXIT_CLOSED_PIPE) from None
 
 
 def build_app() -> typer.Typer:

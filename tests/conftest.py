@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
+import os
+import sys
+import time
 from pathlib import Path
 
 import cv2
 import numpy as np
+import psutil
 import pytest
 from typer.testing import CliRunner
 
@@ -23,6 +29,45 @@ MASKRCNN_SIZE = "240x320"
 SMALL_MASKRCNN = {"min_size": 240, "max_size": 320, "rpn_post_nms_top_n_test": 100}
 
 runner = CliRunner()
+LEFTOVER_GRACE_S = 15.0  # for servers and clusters that are still shutting down
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Orphans of the tests' processes (a Triton stub whose server died) become this process's
+    children instead of init's, so the check at the end sees them."""
+    if sys.platform == "linux":
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
+
+
+def _descendants() -> list[psutil.Process]:
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:  # reap zombies: they are gone, not left
+            pass
+    alive = []
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if child.status() != psutil.STATUS_ZOMBIE:
+                alive.append(child)
+    return alive
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The suite fails if it leaves any process running (the leftovers are then killed)."""
+    deadline = time.monotonic() + LEFTOVER_GRACE_S
+    left = _descendants()
+    while left and time.monotonic() < deadline:
+        time.sleep(0.5)
+        left = _descendants()
+    if not left:
+        return
+    described = []
+    for process in left:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            described.append(f"{process.pid} {' '.join(process.cmdline())[:120]}")
+            process.kill()
+    print(f"\nERROR: the tests left {len(described)} processes running (killed now):")
+    print("\n".join(f"  {line}" for line in described))
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")

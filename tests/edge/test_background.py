@@ -14,14 +14,15 @@ from edge.background_check import CheckConfig, Checker
 from edge.background_rules import RollingCheck, check_frame, load_check_config
 from edge.modelcard import bundled_dir
 from edge.pipeline import PipelineConfig
+from edge.rubric import score_detections
 from edge.types import Detections
-from edge.vocabulary import CANONICAL_NAMES
+from edge.vocabulary import CANONICAL_NAMES, TOO_RARE, Sight
 from officescore.cli import app
 from tests.conftest import runner, write_video
 from tests.edge.test_types import make
 
 CONFIG = load_check_config(bundled_dir() / "check.toml")
-ALL = frozenset(CANONICAL_NAMES)
+ALL = Sight(frozenset(CANONICAL_NAMES))
 YOU = [460.0, 360.0, 601.0, 569.0]  # the seated man in the CCTV photo, as the detector finds him
 
 
@@ -41,10 +42,8 @@ def you_at(box: list[float], *others: tuple[str, list[float]]) -> Detections:
     return Detections(xyxy, detections.confidence, detections.class_id, detections.label)
 
 
-def verdict(
-    image: np.ndarray, detections: Detections, criterion: str, visible: frozenset[str] = ALL
-):
-    report = check_frame(image, detections, visible, CONFIG)
+def verdict(image: np.ndarray, detections: Detections, criterion: str, sight: Sight = ALL):
+    report = check_frame(image, detections, sight, CONFIG)
     return next(v for v in report.verdicts if v.id == criterion)
 
 
@@ -115,9 +114,22 @@ def test_busy_background_warns_through_edge_density(office: np.ndarray) -> None:
 
 
 def test_criteria_the_model_cannot_see_are_not_checked(office: np.ndarray) -> None:
-    people = verdict(office, Detections.empty(), "people", visible=ALL - {"person"})
-    assert people.status == "not_checked" and "bundled YOLOX-Nano" in people.reason
+    people = verdict(office, Detections.empty(), "people", Sight(ALL.visible - {"person"}))
+    assert people.status == "not_checked" and people.reason == "person: the model cannot see this"
     assert verdict(office, Detections.empty(), "framing").status == "not_checked"
+
+
+def test_the_check_and_the_score_judge_the_same_objects(checker: Checker) -> None:
+    """The bundled card measured books as found too rarely: neither the score nor the check
+    rewards a book, and both say why in the same words."""
+    card = checker.pipeline.detector.card
+    assert "book" in card.sight.unreliable
+    with_book = you_at(YOU, ("book", [0, 0, 50, 80]))
+    helps = verdict(np.full((600, 800, 3), 120, np.uint8), with_book, "helps", card.sight)
+    score = score_detections(with_book, checker.pipeline.rubric, card.sight)
+    books = next(c for c in score.criteria if c.id == "books")
+    assert helps.status == "warn" and books.status == "not_checked"
+    assert TOO_RARE in helps.reason and books.reason == TOO_RARE
 
 
 def test_real_detector_sees_a_second_person_pasted_in(checker: Checker, office: np.ndarray) -> None:

@@ -17,7 +17,7 @@ from edge.overlay import (
 from edge.postprocess import paste_masks
 from edge.results import Score
 from edge.types import Detections
-from edge.vocabulary import CANONICAL_ID
+from edge.vocabulary import CANONICAL_ID, Sight
 
 
 def masked(boxes: list[list[float]], names: list[str]) -> Detections:
@@ -98,7 +98,7 @@ def score_of(photo_shape: tuple[int, int]) -> tuple[np.ndarray, Score]:
 
     rubric = load_rubric(bundled_dir() / "rubric.toml")
     image = np.random.default_rng(sum(photo_shape)).integers(0, 255, (*photo_shape, 3), np.uint8)
-    return image, score_detections(Detections.empty(), rubric, frozenset(CANONICAL_ID))
+    return image, score_detections(Detections.empty(), rubric, Sight(frozenset(CANONICAL_ID)))
 
 
 @pytest.mark.parametrize("shape", SIZES, ids=[f"{h}x{w}" for h, w in SIZES])

@@ -10,11 +10,11 @@ from hypothesis import strategies as st
 from edge.errors import OfficeScoreError
 from edge.modelcard import bundled_dir
 from edge.rubric import RollingScore, load_rubric, score_counts
-from edge.vocabulary import CANONICAL_ID, CANONICAL_NAMES
+from edge.vocabulary import CANONICAL_ID, CANONICAL_NAMES, Sight
 from tests.edge.test_types import make
 
 RUBRIC = load_rubric(bundled_dir() / "rubric.toml")
-ALL = frozenset(CANONICAL_NAMES)
+ALL = Sight(frozenset(CANONICAL_NAMES))
 
 
 def counts(**named: int) -> np.ndarray:
@@ -55,17 +55,19 @@ def test_the_work_surface_is_implied_by_what_stands_on_it() -> None:
 
 
 def test_rewards_the_model_finds_too_rarely_are_not_checked() -> None:
-    with_books = score_counts(counts(laptop=1, book=4), RUBRIC, ALL, unreliable={"book"})
+    with_books = score_counts(
+        counts(laptop=1, book=4), RUBRIC, Sight(ALL.visible, frozenset({"book"}))
+    )
     books = by_id(with_books)["books"]
     assert books.status == "not_checked" and books.points == 0 and "too rarely" in books.reason
-    without = score_counts(counts(laptop=1), RUBRIC, ALL, unreliable={"book"})
+    without = score_counts(counts(laptop=1), RUBRIC, Sight(ALL.visible, frozenset({"book"})))
     assert with_books.value == without.value  # neither earned nor counted in "possible"
-    clutter = score_counts(counts(cup=6), RUBRIC, ALL, unreliable={"cup"})
+    clutter = score_counts(counts(cup=6), RUBRIC, Sight(ALL.visible, frozenset({"cup"})))
     assert by_id(clutter)["clutter"].status == "hit"  # penalties count what is found
 
 
 def test_unseeable_criteria_are_not_checked_and_not_counted() -> None:
-    visible = ALL - {"lamp"}
+    visible = Sight(ALL.visible - {"lamp"})
     score = score_counts(
         counts(table=1, chair=1, monitor=2, laptop=1, mouse=1, plant=1, book=1), RUBRIC, visible
     )
@@ -96,7 +98,7 @@ def test_clutter_counts_loose_items_across_names() -> None:
     st.sets(st.sampled_from(CANONICAL_NAMES)),
 )
 def test_score_is_always_within_0_and_100(values: list[int], visible: set[str]) -> None:
-    score = score_counts(np.array(values), RUBRIC, visible)
+    score = score_counts(np.array(values), RUBRIC, Sight(frozenset(visible)))
     assert 0 <= score.value <= 100
     assert len(score.criteria) == len(RUBRIC.criteria)
 

@@ -159,6 +159,29 @@ def test_serve_stops_on_sigterm_leaving_no_process_and_no_open_port(
     assert not listening(started.http_port) and not listening(started.grpc_port)
 
 
+def test_a_killed_tritonserver_takes_its_stubs_along_and_serve_says_so(
+    triton_environment: object,
+) -> None:
+    """SIGKILL to the tritonserver under `serve`: its Python-backend stub (which ignores SIGTERM)
+    must not outlive it, and `serve` ends with one error line and a non-zero exit."""
+    started = Server()
+    family = {pid: psutil.Process(pid) for pid in started.family}
+    servers = [pid for pid, p in family.items() if p.name() == "tritonserver"]
+    stubs = [pid for pid, p in family.items() if "triton_python_backend_stub" in p.name()]
+    assert len(servers) == 1 and stubs, {pid: p.name() for pid, p in family.items()}
+    os.kill(servers[0], signal.SIGKILL)
+    code = started.process.wait(timeout=60)
+    assert started.process.stderr is not None
+    lines = started.process.stderr.read().strip().splitlines()
+    assert code == 2
+    assert len(lines) == 1 and lines[0].startswith("error: the Triton server died"), lines
+    deadline = time.monotonic() + 10
+    while alive(started.family) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not alive(started.family)
+    assert not listening(started.http_port) and not listening(started.grpc_port)
+
+
 def test_live_keeps_showing_frames_while_the_server_restarts(triton_environment: object) -> None:
     first = Server()
     live = subprocess.Popen(
