@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from edge.pipeline import Pipeline, PipelineConfig
 from edge.session import SessionConfig
+from edge.vocabulary import plural
 from officescore.cli import app
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,9 +33,9 @@ runner = CliRunner()
 LEFTOVER_GRACE_S = 15.0  # for servers and clusters that are still shutting down
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
+def pytest_configure(config: pytest.Config) -> None:
     """Orphans of the tests' processes (a Triton stub whose server died) become this process's
-    children instead of init's, so the check at the end sees them."""
+    children instead of init's, so the check at the end of the session sees them."""
     if sys.platform == "linux":
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
 
@@ -64,8 +65,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     for process in left:
         with contextlib.suppress(psutil.NoSuchProcess):
             described.append(f"{process.pid} {' '.join(process.cmdline())[:120]}")
-            process.kill()
-    print(f"\nERROR: the tests left {len(described)} processes running (killed now):")
+            process.kill()  # so the next run starts clean
+    print(f"\nERROR: the tests left {plural(len(described), 'process', 'processes')} running:")
     print("\n".join(f"  {line}" for line in described))
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

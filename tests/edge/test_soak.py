@@ -11,10 +11,12 @@ import numpy as np
 import psutil
 
 from edge.loop import TIMING_WINDOW, LiveConfig, run_live
-from edge.pipeline import Pipeline
+from edge.pipeline import Pipeline, PipelineConfig
+from edge.session import SessionConfig
 
 FRAMES = 10_000
 WARM = TIMING_WINDOW + 500  # after the loop's bounded timing windows have filled
+SOAK_IMGSZ = 160  # the loop's bookkeeping is under test, not the model: small inputs, fast
 
 
 class MemorySampler(io.TextIOBase):
@@ -31,9 +33,8 @@ class MemorySampler(io.TextIOBase):
         return len(text)
 
 
-def test_ten_thousand_frames_keep_memory_flat(
-    live_pipeline: Pipeline, photos: Path, tmp_path: Path
-) -> None:
+def test_ten_thousand_frames_keep_memory_flat(photos: Path, tmp_path: Path) -> None:
+    pipeline = Pipeline(PipelineConfig(session=SessionConfig(purpose="live", imgsz=SOAK_IMGSZ)))
     video = tmp_path / "soak.mp4"
     base = cv2.resize(cv2.imread(str(photos / "000000000599.jpg")), (320, 240))
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"mp4v"), 30, (320, 240))
@@ -44,7 +45,7 @@ def test_ten_thousand_frames_keep_memory_flat(
     sampler = MemorySampler()
     summary = run_live(
         LiveConfig(source=str(video), realtime=False, headless=True),
-        live_pipeline,
+        pipeline,
         sampler,
         notice=lambda _: None,
     )
