@@ -15,8 +15,7 @@ from benchmarks.parity import attach_parity
 from benchmarks.report import as_table, rows, write_csv, write_plot
 from benchmarks.runners import BenchResult, BenchSpec, bench_onnx, bench_torchscript
 from benchmarks.throughput import Throughput, demo_frames, ray_throughput, triton_throughput
-from edge.capture import resolve_source
-from edge.cli_common import (
+from edge.cli.cli_common import (
     Device,
     DeviceOption,
     EngineOrRay,
@@ -32,11 +31,12 @@ from edge.cli_common import (
     stdout,
     user_errors,
 )
-from edge.engines import UnsupportedPrecision
-from edge.errors import OfficeScoreError
-from edge.pipeline import Pipeline, PipelineConfig
-from edge.session import SessionConfig
-from edge.vocabulary import plural
+from edge.core.errors import OfficeScoreError
+from edge.core.vocabulary import plural
+from edge.inference.engines import UnsupportedPrecision
+from edge.inference.pipeline import Pipeline, PipelineConfig
+from edge.inference.session import SessionConfig
+from edge.video.capture import resolve_source
 
 
 def engine_rows(

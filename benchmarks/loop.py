@@ -13,9 +13,9 @@ import cv2
 import numpy as np
 
 from benchmarks.environment import peak_rss_mb
-from edge.errors import OfficeScoreError
-from edge.loop import LiveConfig, run_live
-from edge.pipeline import Pipeline
+from edge.core.errors import OfficeScoreError
+from edge.inference.pipeline import Pipeline
+from edge.video.loop import LiveConfig, run_live
 
 
 @dataclass

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from edge.postprocess import mask_iou, match_detections
-from edge.types import Detections
+from edge.core.types import Detections
+from edge.inference.postprocess import mask_iou, match_detections
 
 MAX_BOX_ERROR_PX = 1.0
 MIN_MASK_IOU = 0.95

@@ -14,14 +14,14 @@ import onnx
 
 from benchmarks.environment import peak_rss_mb
 from benchmarks.parity import DetectionParity
-from edge.batch import read_image
-from edge.capture import DEMO_CLIP
-from edge.errors import OfficeScoreError
-from edge.modelcard import bundled_dir
-from edge.overlay import annotate
-from edge.pipeline import Pipeline, PipelineConfig
-from edge.session import SessionConfig
-from edge.types import Detections
+from edge.core.errors import OfficeScoreError
+from edge.core.types import Detections
+from edge.inference.modelcard import bundled_dir
+from edge.inference.pipeline import Pipeline, PipelineConfig
+from edge.inference.session import SessionConfig
+from edge.video.batch import read_image
+from edge.video.capture import DEMO_CLIP
+from edge.video.overlay import annotate
 
 STAGES = ("decode", "preprocess", "inference", "postprocess", "score", "overlay")
 OVERHEAD_STAGES = ("preprocess", "postprocess", "score", "overlay")  # the pipeline's own work

@@ -20,12 +20,12 @@ import cv2
 import numpy as np
 
 from benchmarks.loop import read_frames
-from edge.batch import score_path
-from edge.capture import DEMO_CLIP
-from edge.errors import OfficeScoreError
-from edge.modelcard import bundled_dir
-from edge.pipeline import Pipeline, PipelineConfig
-from edge.ray_scoring import RayJob, run_ray_job
+from edge.core.errors import OfficeScoreError
+from edge.inference.modelcard import bundled_dir
+from edge.inference.pipeline import Pipeline, PipelineConfig
+from edge.scale.ray_scoring import RayJob, run_ray_job
+from edge.video.batch import score_path
+from edge.video.capture import DEMO_CLIP
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,2 @@
-"""officescore runtime: capture, ONNX Runtime inference, NumPy post-processing, scoring.
-
-This package never imports torch.
-"""
+"""officescore's runtime, one sub-package per layer, each importing only those below it:
+cli > web > runs | scale > video > inference > judge > core. It never imports torch."""

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from edge.cli_common import (
+from edge.cli.cli_common import (
     Device,
     DeviceOption,
     FlagHelpCommand,
@@ -23,11 +23,11 @@ from edge.cli_common import (
     stdout,
     user_errors,
 )
-from edge.errors import OfficeScoreError
-from edge.zoo import resolve_model
+from edge.core.errors import OfficeScoreError
+from edge.inference.zoo import resolve_model
 
 if TYPE_CHECKING:
-    from edge.calibration import CalibrationReport
+    from edge.runs.calibration import CalibrationReport
     from export.evaluate import EvaluationReport
     from export.run import VariantResult
 
@@ -181,8 +181,8 @@ def triton(
 ) -> None:
     """Write a Triton model repository for a detector (native ONNX Runtime backend, or the
     Python backend)."""
-    from edge.modelcard import bundled_model_path
-    from edge.triton_repository import TritonRequest, write_repository
+    from edge.inference.modelcard import bundled_model_path
+    from edge.scale.triton_repository import TritonRequest, write_repository
 
     with user_errors():
         path = resolve_model(model, say) or bundled_model_path()
@@ -278,9 +278,9 @@ def evaluate(
             if not json_output:
                 print_map(report, coco)
         if ratings is not None:
-            from edge.calibration import calibrate, read_ratings
-            from edge.pipeline import Pipeline, PipelineConfig
-            from edge.session import SessionConfig
+            from edge.inference.pipeline import Pipeline, PipelineConfig
+            from edge.inference.session import SessionConfig
+            from edge.runs.calibration import calibrate, read_ratings
 
             session = SessionConfig(
                 model_path=model_path, card_path=card, device=device.value, imgsz=imgsz

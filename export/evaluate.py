@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from edge.batch import read_image
-from edge.errors import OfficeScoreError
-from edge.modelcard import ModelCard, bundled_dir
-from edge.rubric import load_rubric
-from edge.session import Detector, SessionConfig
-from edge.types import InstanceMasks
+from edge.core.errors import OfficeScoreError
+from edge.core.types import InstanceMasks
+from edge.inference.modelcard import ModelCard, bundled_dir
+from edge.inference.session import Detector, SessionConfig
+from edge.judge.rubric import load_rubric
+from edge.video.batch import read_image
 
 METRIC_NAMES = ("AP", "AP50", "AP75", "AP_small", "AP_medium", "AP_large")
 Progress = Callable[[int, int], None]

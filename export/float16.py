@@ -15,7 +15,7 @@ from pathlib import Path
 
 import onnx
 
-from edge.errors import OfficeScoreError, first_line
+from edge.core.errors import OfficeScoreError, first_line
 from export.variants import relabel, save_atomically, scratch_beside
 
 

@@ -21,8 +21,8 @@ import numpy as np
 import onnx
 import torch
 
-from edge.errors import OfficeScoreError
-from edge.modelcard import CARD_METADATA_KEY
+from edge.core.errors import OfficeScoreError
+from edge.inference.modelcard import CARD_METADATA_KEY
 from export.source import MaskRCNNModel, SourceModel
 
 INPUT_NAME = "image"
@@ -106,7 +106,7 @@ def with_export_options(model: MaskRCNNModel, options: ExportOptions) -> MaskRCN
 
 
 def card_text(source: SourceModel, labels: list[str], options: ExportOptions) -> str:
-    """The model card embedded in the ONNX file (see edge/modelcard.py)."""
+    """The model card embedded in the ONNX file (see edge/inference/modelcard.py)."""
     height, width = options.size or (0, 0)
     quoted = ",\n".join(f"    {json.dumps(label)}" for label in labels)
     return (

@@ -11,8 +11,8 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from edge.errors import OfficeScoreError, first_line
-from edge.postprocess import mask_iou, match_detections, paste_masks
+from edge.core.errors import OfficeScoreError, first_line
+from edge.inference.postprocess import mask_iou, match_detections, paste_masks
 from export.source import MaskRCNNModel, run_reference
 
 MAX_BOX_ERROR_PX = 1.0

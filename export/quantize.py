@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from edge.errors import OfficeScoreError, first_line
+from edge.core.errors import OfficeScoreError, first_line
 from export.onnx_export import INPUT_NAME
 from export.parity import model_input
 from export.variants import relabel, save_atomically, scratch_beside

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from edge.batch import IMAGE_SUFFIXES, read_image
-from edge.errors import OfficeScoreError
+from edge.core.errors import OfficeScoreError
+from edge.video.batch import IMAGE_SUFFIXES, read_image
 from export.float16 import write_float16
 from export.onnx_export import ExportOptions, export_onnx
 from export.parity import ParityReport, generated_images, measure_parity

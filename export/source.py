@@ -14,8 +14,8 @@ from typing import Any
 
 import torch
 
-from edge.errors import OfficeScoreError, first_line
-from edge.modelcard import file_sha256
+from edge.core.errors import OfficeScoreError, first_line
+from edge.inference.modelcard import file_sha256
 from export.torchvision_setup import Kernels, load_torchvision
 
 ARCHITECTURES = ("maskrcnn_resnet50_fpn", "maskrcnn_resnet50_fpn_v2")

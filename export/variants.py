@@ -17,8 +17,8 @@ from typing import Any
 
 import onnx
 
-from edge.errors import OfficeScoreError
-from edge.modelcard import CARD_METADATA_KEY, PRECISION_METADATA_KEY
+from edge.core.errors import OfficeScoreError
+from edge.inference.modelcard import CARD_METADATA_KEY, PRECISION_METADATA_KEY
 
 
 def variant_path(fp32_path: Path, precision: str) -> Path:

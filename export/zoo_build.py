@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edge.cli_common import optional_dependencies, parse_size
-from edge.errors import OfficeScoreError, first_line
-from edge.zoo import BUILDERS, Notice, ZooEntry
+from edge.cli.cli_common import optional_dependencies, parse_size
+from edge.core.errors import OfficeScoreError, first_line
+from edge.inference.zoo import BUILDERS, Notice, ZooEntry
 
 
 def build_torchvision(entry: ZooEntry, url: str, out: Path, notice: Notice) -> Path:

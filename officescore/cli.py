@@ -10,8 +10,8 @@ import typer
 from typer._click import exceptions as click_errors  # typer's own click
 
 from benchmarks.commands import bench
-from edge.check_command import check
-from edge.cli_common import (
+from edge.cli.check_command import check
+from edge.cli.cli_common import (
     EXIT_BAD_INPUT,
     EXIT_CLOSED_PIPE,
     FlagHelpCommand,
@@ -19,9 +19,9 @@ from edge.cli_common import (
     quiet_closed_stdout,
     say,
 )
-from edge.commands import live, score, web
-from edge.serve_commands import serve
-from edge.zoo_commands import models_app
+from edge.cli.commands import live, score, web
+from edge.cli.serve_commands import serve
+from edge.cli.zoo_commands import models_app
 from export.commands import evaluate, export_app
 from export.zoo_build import register_builders
 

@@ -16,9 +16,9 @@ import psutil
 import pytest
 from typer.testing import CliRunner
 
-from edge.pipeline import Pipeline, PipelineConfig
-from edge.session import SessionConfig
-from edge.vocabulary import plural
+from edge.core.vocabulary import plural
+from edge.inference.pipeline import Pipeline, PipelineConfig
+from edge.inference.session import SessionConfig
 from officescore.cli import app
 
 REPO = Path(__file__).resolve().parents[1]

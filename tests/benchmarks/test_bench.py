@@ -8,7 +8,7 @@ from pathlib import Path
 
 import cv2
 
-from edge.engines import openvino_has_bf16
+from edge.inference.engines import openvino_has_bf16
 from officescore.cli import app
 from tests.conftest import runner
 

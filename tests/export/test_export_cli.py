@@ -10,10 +10,10 @@ import onnxruntime as ort
 import pytest
 import tomllib
 
-from edge.modelcard import CARD_METADATA_KEY
-from edge.pipeline import Pipeline, PipelineConfig
-from edge.postprocess import box_iou
-from edge.session import SessionConfig
+from edge.inference.modelcard import CARD_METADATA_KEY
+from edge.inference.pipeline import Pipeline, PipelineConfig
+from edge.inference.postprocess import box_iou
+from edge.inference.session import SessionConfig
 from officescore.cli import app
 from tests.conftest import MASKRCNN_SIZE as SIZE
 from tests.conftest import export_args, runner

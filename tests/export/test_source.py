@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from edge.errors import OfficeScoreError
+from edge.core.errors import OfficeScoreError
 from export.random_model import random_maskrcnn
 from export.source import load_torchscript, load_torchvision_model, read_hyper_parameters
 from tests.conftest import SMALL_MASKRCNN as SMALL

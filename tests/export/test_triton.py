@@ -9,8 +9,8 @@ from pathlib import Path
 import onnx
 import pytest
 
-from edge.modelcard import bundled_model_path
-from edge.triton_repository import graph_tensors
+from edge.inference.modelcard import bundled_model_path
+from edge.scale.triton_repository import graph_tensors
 from officescore.cli import app
 from tests.conftest import runner
 
@@ -69,7 +69,7 @@ def test_gpu_with_tensorrt_and_an_unbatched_mask_rcnn(
 
 
 def test_python_backend_repository_runs_onnx_runtime_from_model_py(tmp_path: Path) -> None:
-    """The serving itself is tested end to end in tests/edge/test_triton.py."""
+    """The serving itself is tested end to end in tests/edge/scale/test_triton.py."""
     result = runner.invoke(app, ["export", "triton", "--repo", str(tmp_path), "--python-backend"])
     assert result.exit_code == 0, result.stderr
     folder = tmp_path / "yolox_nano"

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from edge.modelcard import bundled_model_path
+from edge.inference.modelcard import bundled_model_path
 from tests.conftest import DATA, REPO
 
 ORIGINAL = DATA / "yolox_nano_416.onnx"

@@ -1,0 +1,1 @@
+"""The runtime's commands and the helpers they share (officescore/cli.py assembles them)."""

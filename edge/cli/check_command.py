@@ -1,0 +1,104 @@
+"""`officescore check`: the video-call background check, on photos or live."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from edge.cli.cli_common import (
+    flag,
+    say,
+    stdout,
+    user_errors,
+)
+from edge.cli.model_options import ModelOptions, with_model_options
+from edge.core.errors import OfficeScoreError
+from edge.inference.session import Purpose
+from edge.video.batch import expand_inputs, prepare_out_dir
+
+EXIT_CHECK_FAILED = 1
+
+
+_CHECK_MARKS = {
+    "pass": "[green]● pass[/]",
+    "warn": "[yellow]● warn[/]",
+    "fail": "[red]● fail[/]",
+    "not_checked": "[dim]○ not checked[/]",
+}
+
+
+@with_model_options("rubric")  # the check has its own thresholds
+def check(
+    photos: Annotated[list[Path] | None, typer.Argument(help="Photos of your background.")] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Check live instead: camera index, video, URL or 'demo'.")
+    ] = None,
+    json_output: Annotated[
+        bool, flag("--json", help="One JSON object per photo, or per second live.")
+    ] = False,
+    explain: Annotated[bool, flag("--explain", help="Print the thresholds and stop.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Write annotated photos to this folder.")] = None,
+    window: Annotated[float, typer.Option(min=0.1, help="Live: seconds the verdict covers.")] = 3.0,
+    headless: Annotated[bool, flag("--headless", help="Live: no window, JSON per second.")] = False,
+    max_frames: Annotated[
+        int | None, typer.Option(min=1, help="Live: stop after N frames.")
+    ] = None,
+    thresholds: Annotated[
+        Path | None, typer.Option(help="Thresholds TOML (default: bundled).")
+    ] = None,
+    *,
+    options: ModelOptions,
+) -> None:
+    """Check your video-call background. Exit 0: nothing fails, 1: something does, 2: bad input."""
+    from edge.runs.background_check import CheckConfig, Checker
+    from edge.runs.background_check import explain as explain_thresholds
+
+    failures: list[str] = []
+    with user_errors():
+        if explain:
+            stdout().print(explain_thresholds(thresholds), markup=False)
+            return
+        if not photos and source is None:
+            raise OfficeScoreError("give photos to check, or --source for a live check")
+        purpose: Purpose = "photo" if source is None else "live"
+        config = options.pipeline_config(purpose)
+        checker = Checker(CheckConfig(config, thresholds, window))
+        if out:
+            prepare_out_dir(out)
+        if source is not None:
+            final = checker.check_live(
+                source,
+                headless or json_output,
+                max_frames,
+                sys.stdout,
+                lambda text: say(f"note: {text}"),
+            )
+            if final and final.check:
+                failures += [f"{v.title} (live)" for v in final.check.failures]
+        for path in expand_inputs(photos or []):
+            result = checker.check_photo(path, out / f"{path.stem}.check.jpg" if out else None)
+            assert result.check is not None
+            failures += [f"{v.title} ({path.name})" for v in result.check.failures]
+            if json_output:
+                sys.stdout.write(json.dumps(result.to_record()) + "\n")
+                sys.stdout.flush()
+                continue
+            table = Table(title=f"{path}: background check", title_justify="left")
+            for column in ("criterion", "verdict", "reason"):
+                table.add_column(column)
+            for verdict in result.check.verdicts:
+                table.add_row(verdict.title, _CHECK_MARKS[verdict.status], verdict.reason)
+            console = stdout()
+            console.print(table)
+            console.print(
+                f"judged by {result.model} on {result.engine} {result.device}\n", markup=False
+            )
+    if failures:
+        say(f"verdict: fail: {'; '.join(failures)} (exit {EXIT_CHECK_FAILED})")
+        raise typer.Exit(EXIT_CHECK_FAILED)
+    say("verdict: pass: nothing fails (exit 0)")

@@ -1,0 +1,1 @@
+"""The bottom layer: the vocabulary, errors, paths and the data types every layer passes on."""

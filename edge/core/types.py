@@ -1,0 +1,108 @@
+"""The data every stage passes on: `Detections` (and their masks) for one frame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from edge.core.vocabulary import CANONICAL_NAMES
+
+
+@dataclass(frozen=True)
+class InstanceMasks:
+    """Binary masks of N detections at frame resolution, each kept only inside its window.
+
+    `windows[i]` is (x0, y0, x1, y1), end-exclusive and inside the frame; `crops[i]` is the
+    mask there. Outside its window a mask is empty, so memory and drawing cost follow the
+    objects' area, not N × the frame's.
+    """
+
+    frame_hw: tuple[int, int]
+    windows: np.ndarray  # N×4 int
+    crops: tuple[np.ndarray, ...]
+
+    def __post_init__(self) -> None:
+        if self.windows.shape != (len(self.crops), 4):
+            raise ValueError(f"windows must be N×4 with N={len(self.crops)} crops")
+        for (x0, y0, x1, y1), crop in zip(self.windows.tolist(), self.crops, strict=True):
+            height, width = self.frame_hw
+            if not (0 <= x0 <= x1 <= width and 0 <= y0 <= y1 <= height):
+                raise ValueError(f"mask window {(x0, y0, x1, y1)} outside the frame")
+            if crop.shape != (y1 - y0, x1 - x0) or crop.dtype != bool:
+                raise ValueError(f"mask crop {crop.shape} does not fill its window")
+
+    def __len__(self) -> int:
+        return len(self.crops)
+
+    def __getitem__(self, index: np.ndarray | slice) -> InstanceMasks:
+        chosen = np.arange(len(self.crops))[index]
+        return InstanceMasks(
+            self.frame_hw, self.windows[chosen], tuple(self.crops[i] for i in chosen.tolist())
+        )
+
+    def dense(self) -> np.ndarray:
+        """All masks as one N×H×W bool array (N × the frame's size: for small N only)."""
+        out = np.zeros((len(self.crops), *self.frame_hw), bool)
+        for i, ((x0, y0, x1, y1), crop) in enumerate(
+            zip(self.windows.tolist(), self.crops, strict=True)
+        ):
+            out[i, y0:y1, x0:x1] = crop
+        return out
+
+
+@dataclass(frozen=True)
+class Detections:
+    """Parallel arrays, one row per detected object, in frame pixel coordinates.
+
+    `class_id` indexes `edge.core.vocabulary.CANONICAL_NAMES`; `label` keeps the model's own
+    label for display. `mask`, when present, holds one binary mask per row.
+    """
+
+    xyxy: np.ndarray
+    confidence: np.ndarray
+    class_id: np.ndarray
+    label: np.ndarray
+    mask: InstanceMasks | None = None
+
+    def __post_init__(self) -> None:
+        count = len(self.xyxy)
+        if self.xyxy.shape != (count, 4):
+            raise ValueError(f"xyxy must be N×4, got {self.xyxy.shape}")
+        for name in ("confidence", "class_id", "label"):
+            if getattr(self, name).shape != (count,):
+                raise ValueError(f"{name} must have shape ({count},)")
+        if self.mask is not None and len(self.mask) != count:
+            raise ValueError(f"mask must hold {count} masks, got {len(self.mask)}")
+        if count and (self.class_id.min() < 0 or self.class_id.max() >= len(CANONICAL_NAMES)):
+            raise ValueError("class_id outside the canonical vocabulary")
+
+    @classmethod
+    def empty(cls) -> Detections:
+        return cls(
+            xyxy=np.zeros((0, 4), np.float32),
+            confidence=np.zeros(0, np.float32),
+            class_id=np.zeros(0, np.int32),
+            label=np.zeros(0, dtype="<U1"),
+        )
+
+    def __len__(self) -> int:
+        return len(self.xyxy)
+
+    def __getitem__(self, index: np.ndarray | slice) -> Detections:
+        return Detections(
+            xyxy=self.xyxy[index],
+            confidence=self.confidence[index],
+            class_id=self.class_id[index],
+            label=self.label[index],
+            mask=None if self.mask is None else self.mask[index],
+        )
+
+    @property
+    def names(self) -> list[str]:
+        """Canonical name of each detection."""
+        return [CANONICAL_NAMES[i] for i in self.class_id]
+
+    def canonical_counts(self) -> np.ndarray:
+        """How many objects of each canonical name, as a vector over the vocabulary."""
+        return np.bincount(self.class_id, minlength=len(CANONICAL_NAMES))

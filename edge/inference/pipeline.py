@@ -1,0 +1,77 @@
+"""A detector and a rubric together: one frame in, detections, score and timings out."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edge.core.errors import OfficeScoreError
+from edge.core.results import Kind, Result, Score
+from edge.core.types import Detections
+from edge.inference.modelcard import bundled_dir
+from edge.inference.session import Detector, SessionConfig
+from edge.judge.rubric import RollingScore, Rubric, load_rubric, score_detections
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    session: SessionConfig = field(default_factory=SessionConfig)
+    conf: float | None = None  # None: the card's thresholds
+    rubric_path: Path | None = None
+
+
+class Pipeline:
+    def __init__(self, config: PipelineConfig) -> None:
+        if config.conf is not None and not 0.0 < config.conf <= 1.0:
+            raise OfficeScoreError(f"--conf must be in (0, 1], got {config.conf}")
+        self.config = config
+        self.detector = Detector(config.session)
+        rubric_path = config.rubric_path or self.detector.card.rubric_path
+        self.rubric: Rubric = load_rubric(rubric_path or bundled_dir() / "rubric.toml")
+
+    @property
+    def provider(self) -> str:
+        return self.detector.provider
+
+    @property
+    def model_name(self) -> str:
+        """The card's name and the input size it runs at, e.g. `yolox-nano-coco@640`."""
+        return self.detector.model_name
+
+    def rolling(self) -> RollingScore:
+        card = self.detector.card
+        return RollingScore(self.rubric, card.sight)
+
+    def analyze(
+        self,
+        image: np.ndarray,
+        rolling: RollingScore | None = None,
+        t: float = 0.0,
+        conf: float | None = None,
+    ) -> tuple[Detections, Score, dict[str, float]]:
+        """Detect and score one frame; with `rolling`, the score is smoothed over time."""
+        detections, timings = self.detector.detect(image, conf or self.config.conf)
+        start = time.perf_counter()
+        if rolling is None:
+            score = score_detections(detections, self.rubric, self.detector.card.sight)
+        else:
+            score = rolling.update(detections, t)
+        timings["score"] = (time.perf_counter() - start) * 1e3
+        return detections, score, timings
+
+    def result(self, source: str, kind: Kind, detections: Detections, **fields: object) -> Result:
+        """A `Result` stamped with this pipeline's model and what ran it."""
+        ran = self.detector.engine.ran
+        return Result(
+            source=source,
+            kind=kind,
+            model=self.model_name,
+            engine=ran.engine,
+            device=ran.device,
+            precision=ran.precision,
+            detections=detections,
+            **fields,  # type: ignore[arg-type]
+        )

@@ -1,0 +1,1 @@
+"""Judging a frame from its detections: the office-score rubric and the video-call check's rules."""

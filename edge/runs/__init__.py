@@ -1,0 +1,1 @@
+"""Whole runs on the pipeline: the video-call check on photos or live, calibration."""

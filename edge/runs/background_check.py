@@ -1,0 +1,124 @@
+"""Running the video-call background check on photos or live; results are `Result`s."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TextIO
+
+import cv2
+import numpy as np
+
+from edge.core.errors import OfficeScoreError
+from edge.core.results import Kind, Result
+from edge.inference.modelcard import bundled_dir
+from edge.inference.pipeline import Pipeline, PipelineConfig
+from edge.judge.background_rules import RollingCheck, check_frame, load_check_config
+from edge.video.batch import read_image
+from edge.video.display import Window, has_display
+from edge.video.loop import open_live_source
+from edge.video.overlay import annotated_size, draw_check_panel
+
+
+@dataclass(frozen=True)
+class CheckConfig:
+    pipeline: PipelineConfig
+    thresholds: Path | None = None
+    window_s: float = 3.0
+
+
+class Checker:
+    def __init__(self, config: CheckConfig) -> None:
+        self.config = config
+        self.pipeline = Pipeline(config.pipeline)
+        self.thresholds = load_check_config(config.thresholds or bundled_dir() / "check.toml")
+
+    def check(
+        self,
+        image: np.ndarray,
+        source: str,
+        kind: Kind = "image",
+        conf: float | None = None,
+        **fields: object,
+    ) -> Result:
+        """The verdict (and the score) for one image."""
+        detections, score, timings = self.pipeline.analyze(image, conf=conf)
+        sight = self.pipeline.detector.card.sight
+        report = check_frame(image, detections, sight, self.thresholds)
+        return self.pipeline.result(
+            source, kind, detections, score=score, check=report, timings_ms=timings, **fields
+        )
+
+    def check_photo(self, path: Path, out_path: Path | None) -> Result:
+        """The verdict for one photo; with `out_path`, write it annotated there."""
+        image, notes = read_image(path)
+        result = self.check(image, str(path), notes=tuple(notes))
+        assert result.check is not None
+        if out_path and not cv2.imwrite(
+            str(out_path), draw_check_panel(image, result.detections, result.check)
+        ):
+            raise OfficeScoreError(f"cannot write {out_path}")
+        return result
+
+    def check_live(
+        self,
+        source: str,
+        headless: bool,
+        max_frames: int | None,
+        out: TextIO,
+        notice: Callable[[str], None],
+    ) -> Result | None:
+        """A running verdict over the last seconds; JSON once per second when headless."""
+        if not headless and not has_display():
+            notice("no display found: printing one JSON object per second instead of a window")
+            headless = True
+        frames = open_live_source(source, realtime=True, notice=notice)
+        window = None if headless else Window(annotated_size(frames.frame_size))
+        rolling = RollingCheck(self.config.window_s)
+        rolled: Result | None = None
+        next_second, count = 0.0, 0
+        try:
+            with frames:
+                for frame in frames.frames():
+                    result = self.check(frame.image, frames.name)
+                    assert result.check is not None
+                    rolled = replace(
+                        result,
+                        kind="frame",
+                        check=rolling.update(result.check, frame.timestamp),
+                        frame_index=frame.index,
+                        timestamp=frame.timestamp,
+                    )
+                    count += 1
+                    report = rolled.check
+                    assert report is not None
+                    if window and not window.show(
+                        draw_check_panel(frame.image, result.detections, report)
+                    ):
+                        break
+                    if window is None and frame.timestamp >= next_second:
+                        out.write(json.dumps(rolled.to_record()) + "\n")
+                        out.flush()
+                        next_second = float(int(frame.timestamp) + 1)
+                    if max_frames and count >= max_frames:
+                        break
+        except KeyboardInterrupt:
+            notice("stopped by user")
+        finally:
+            if window:
+                window.close()
+            out.flush()
+        if count == 0:
+            raise OfficeScoreError(f"no frames could be read from {frames.name}")
+        return rolled
+
+
+def explain(thresholds: Path | None) -> str:
+    config = load_check_config(thresholds or bundled_dir() / "check.toml")
+    lines = []
+    for name, section in config.items():
+        values = ", ".join(f"{k}={v}" for k, v in section.items() if k != "explain")
+        lines.append(f"{name}: {section.get('explain', '')}\n    {values}")
+    return "\n".join(lines)

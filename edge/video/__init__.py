@@ -1,0 +1,1 @@
+"""Frames in, pictures out: capture, display, recording, overlays, the live loop, batches."""

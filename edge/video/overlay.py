@@ -1,0 +1,226 @@
+"""Drawing results onto frames: boxes, masks, labels and the score panel."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from edge.core.results import CheckReport, Score
+from edge.core.types import Detections
+from edge.core.vocabulary import CANONICAL_NAMES
+
+_STATUS_COLOURS = {
+    "met": (80, 200, 80),
+    "clear": (80, 200, 80),
+    "missing": (60, 170, 230),
+    "hit": (60, 60, 230),
+    "not_checked": (150, 150, 150),
+}
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def _palette() -> np.ndarray:
+    hues = np.linspace(0, 179, len(CANONICAL_NAMES), endpoint=False).astype(np.uint8)
+    hsv = np.stack([hues, np.full_like(hues, 200), np.full_like(hues, 255)], axis=1)
+    return cv2.cvtColor(hsv[None], cv2.COLOR_HSV2BGR)[0]
+
+
+PALETTE = _palette()
+
+
+@dataclass(frozen=True)
+class MaskLayer:
+    """Masks flattened to one colour image: built once per result, blended on every frame."""
+
+    painted: np.ndarray  # bool inside `window`: some mask covers the pixel
+    colour: np.ndarray  # uint8 ×3 inside `window`: the colour of the top-most mask there
+    window: tuple[int, int, int, int]  # x0, y0, x1, y1 around every painted pixel
+    frame_hw: tuple[int, int]  # the frame the window lies in
+
+
+def mask_layer(detections: Detections) -> MaskLayer | None:
+    """Paint each mask inside its window only, later detections on top."""
+    masks = detections.mask
+    if masks is None or len(detections) == 0:
+        return None
+    windows = masks.windows.tolist()
+    seen = [w for w in windows if w[2] > w[0] and w[3] > w[1]]
+    if not seen:
+        return None
+    left, top = min(w[0] for w in seen), min(w[1] for w in seen)
+    right, bottom = max(w[2] for w in seen), max(w[3] for w in seen)
+    # painted and coloured inside the masks' joint window only: objects, not the whole frame
+    owner = np.zeros((bottom - top, right - left), np.uint8 if len(seen) < 256 else np.uint16)
+    for number, ((x0, y0, x1, y1), crop) in enumerate(
+        zip(windows, masks.crops, strict=True), start=1
+    ):
+        if x1 > x0 and y1 > y0:
+            np.copyto(owner[y0 - top : y1 - top, x0 - left : x1 - left], number, where=crop)
+    table = np.zeros((max(256, len(detections) + 1), 3), np.uint8)
+    table[1 : len(detections) + 1] = PALETTE[detections.class_id]
+    if owner.dtype == np.uint8:
+        colour = cv2.LUT(cv2.merge([owner, owner, owner]), table[:, None, :])
+    else:
+        colour = np.take(table, owner, axis=0)
+    return MaskLayer(owner > 0, colour, (left, top, right, bottom), masks.frame_hw)
+
+
+def draw_detections(
+    image: np.ndarray, detections: Detections, layer: MaskLayer | None = None
+) -> None:
+    """Draw in place: translucent masks, then boxes with canonical name and confidence."""
+    layer = layer if layer is not None else mask_layer(detections)
+    if layer is not None and layer.frame_hw == image.shape[:2]:
+        x0, y0, x1, y1 = layer.window
+        region = image[y0:y1, x0:x1]
+        blended = cv2.addWeighted(region, 0.5, layer.colour, 0.5, 0)
+        cv2.copyTo(blended, layer.painted.view(np.uint8), region)
+    colours = PALETTE[detections.class_id]
+    for box, colour, name, conf in zip(
+        detections.xyxy.astype(int),
+        colours.tolist(),
+        detections.names,
+        detections.confidence,
+        strict=True,
+    ):
+        x0, y0, x1, y1 = box.tolist()
+        cv2.rectangle(image, (x0, y0), (x1, y1), colour, 2)
+        text = f"{name} {conf:.2f}"
+        (width, height), _ = cv2.getTextSize(text, _FONT, 0.5, 1)
+        top = max(y0 - height - 6, 0)
+        cv2.rectangle(image, (x0, top), (x0 + width + 4, top + height + 6), colour, -1)
+        cv2.putText(image, text, (x0 + 2, top + height + 2), _FONT, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+
+
+PANEL_BASE_HEIGHT = 480  # the layout below is drawn for this height and scaled to the frame's
+PANEL_BASE_WIDTH = 270
+_PANEL_GREY = 32
+
+
+def panel_scale(height: int) -> float:
+    return max(height / PANEL_BASE_HEIGHT, 0.5)
+
+
+def panel_width(height: int) -> int:
+    """The side bar's width beside a picture `height` pixels high."""
+    return round(PANEL_BASE_WIDTH * panel_scale(height))
+
+
+def _beside(image: np.ndarray, bar: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One new canvas: a copy of the picture with the panel beside it (never over it), and the
+    view of its picture part to draw detections into."""
+    height, width = image.shape[:2]
+    canvas = np.empty((height, width + bar.shape[1], 3), np.uint8)
+    canvas[:, :width] = image
+    canvas[:, width:] = bar
+    return canvas, canvas[:, :width]
+
+
+def score_side_bar(height: int, score: Score | None) -> np.ndarray:
+    """The score and one row per criterion, drawn for a picture this high (read-only, cached)."""
+    if score is None:
+        return _score_bar(height, None, "", ())
+    rows = tuple(
+        (c.title, c.status, "n/a" if c.status == "not_checked" else f"{c.points:+d}")
+        for c in score.criteria
+    )
+    return _score_bar(height, score.value, score.coverage, rows)
+
+
+@functools.lru_cache(maxsize=32)
+def _score_bar(
+    height: int, value: int | None, coverage: str, rows: tuple[tuple[str, str, str], ...]
+) -> np.ndarray:
+    """The score panel without the status line, drawn once per distinct score and height."""
+    scale = panel_scale(height)
+    bar = np.full((height, panel_width(height), 3), _PANEL_GREY, np.uint8)
+    headline = "Office score ..." if value is None else f"Office score {value}"
+    _text(bar, headline, (10, 34), 0.8, (255, 255, 255), scale, 2)
+    _text(bar, coverage, (10, 56), 0.42, (190, 190, 190), scale)
+    for row, (title, status, points) in enumerate(rows):
+        y = 80 + 18 * row
+        centre = (round(16 * scale), round((y - 4) * scale))
+        cv2.circle(bar, centre, round(5 * scale), _STATUS_COLOURS[status], -1)
+        _text(bar, f"{title}  {points}", (28, y), 0.45, (235, 235, 235), scale)
+    bar.flags.writeable = False
+    return bar
+
+
+def _text(
+    image: np.ndarray,
+    text: str,
+    origin: tuple[int, int],
+    size: float,
+    colour: tuple[int, int, int],
+    scale: float,
+    thickness: int = 1,
+) -> None:
+    """Text laid out for the base height, scaled to the picture's."""
+    x, y = round(origin[0] * scale), round(origin[1] * scale)
+    weight = max(1, round(thickness * scale))
+    cv2.putText(image, text, (x, y), _FONT, size * scale, colour, weight, cv2.LINE_AA)
+
+
+def annotate(
+    image: np.ndarray,
+    detections: Detections,
+    score: Score | None,
+    status_line: str,
+    layer: MaskLayer | None = None,
+) -> np.ndarray:
+    """The picture with its detections drawn, and the score panel beside it (one new image)."""
+    height, width = image.shape[:2]
+    canvas, picture = _beside(image, score_side_bar(height, score))
+    draw_detections(picture, detections, layer)
+    status = canvas[:, width:]
+    _text(status, status_line, (10, height - 10), 0.42, (200, 200, 200), panel_scale(height))
+    return canvas
+
+
+def annotated_size(frame_size: tuple[int, int]) -> tuple[int, int]:
+    """(width, height) of `annotate`'s output for a frame of `frame_size` (width, height)."""
+    width, height = frame_size
+    return width + panel_width(height), height
+
+
+_LIGHTS = {
+    "pass": (80, 200, 80),
+    "warn": (40, 190, 240),
+    "fail": (60, 60, 230),
+    "not_checked": (150, 150, 150),
+}
+
+
+def draw_check_panel(image: np.ndarray, detections: Detections, report: CheckReport) -> np.ndarray:
+    """The picture with its detections drawn, and beside it a traffic light per criterion and
+    the worst problem (one new image)."""
+    height = image.shape[0]
+    scale = panel_scale(height)
+    bar = np.full((height, panel_width(height), 3), _PANEL_GREY, np.uint8)
+    worst = report.worst
+    headline = "Background looks good" if worst is None else f"{worst.title}: {worst.status}"
+    _text(bar, headline[:30], (10, 26), 0.5, (255, 255, 255), scale, 2)
+    for row, verdict in enumerate(report.verdicts):
+        y = 52 + 20 * row
+        centre = (round(18 * scale), round((y - 5) * scale))
+        cv2.circle(bar, centre, round(7 * scale), _LIGHTS[verdict.status], -1)
+        _text(bar, verdict.title, (32, y), 0.45, (235, 235, 235), scale)
+    if worst is not None:
+        for line, words in enumerate(_wrap(worst.reason, 36)[:4]):
+            _text(bar, words, (10, 210 + 18 * line), 0.42, (200, 200, 255), scale)
+    canvas, picture = _beside(image, bar)
+    draw_detections(picture, detections)
+    return canvas
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
