@@ -16,12 +16,14 @@ $(BIN)/python:
 
 # The runtime alone: ONNX Runtime, OpenCV, NumPy and the CLI (no torch).
 $(VENV)/.installed-live: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --editable .
+	@echo "installing the runtime into $(VENV) (about 0.7 GB: ONNX Runtime, OpenCV, NumPy; no torch)"
+	$(BIN)/python -m pip install --progress-bar on --editable .
 	touch $@
 
 # Everything the tests use: torch for export, pycocotools, matplotlib, Streamlit, OpenVINO.
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --editable '.[$(TEST_EXTRAS)]'
+	@echo "installing everything the tests use into $(VENV) (about 7.1 GB with torch; minutes)"
+	$(BIN)/python -m pip install --progress-bar on --editable '.[$(TEST_EXTRAS)]'
 	touch $@ $(VENV)/.installed-live
 
 $(TRITON_ENV)/.installed: pyproject.toml | $(VENV)/.installed-test
