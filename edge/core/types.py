@@ -1,4 +1,5 @@
-"""The data every stage passes on: `Detections` (and their masks) for one frame."""
+"""The data every stage passes on for one frame: `Detections` (and their masks) from the
+detector, and a `Person` (faces, landmarks, a person mask) from the person models."""
 
 from __future__ import annotations
 
@@ -106,3 +107,28 @@ class Detections:
     def canonical_counts(self) -> np.ndarray:
         """How many objects of each canonical name, as a vector over the vocabulary."""
         return np.bincount(self.class_id, minlength=len(CANONICAL_NAMES))
+
+
+@dataclass(frozen=True)
+class Face:
+    box: np.ndarray  # x0, y0, x1, y1 in image pixels
+    score: float
+    keypoints: np.ndarray  # 6×2: right eye, left eye, nose tip, mouth, right ear, left ear
+
+    @property
+    def height(self) -> float:
+        return float(self.box[3] - self.box[1])
+
+
+@dataclass(frozen=True)
+class Person:
+    """What the person models saw in one frame."""
+
+    faces: tuple[Face, ...]  # largest first
+    landmarks: np.ndarray | None  # 468×3 of the largest face (x, y in pixels, z relative)
+    mask: np.ndarray  # H×W float32, probability that the pixel is a person
+    timings_ms: dict[str, float]
+
+    @property
+    def face(self) -> Face | None:
+        return self.faces[0] if self.faces else None

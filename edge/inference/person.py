@@ -1,0 +1,178 @@
+"""The person models (MediaPipe's, converted to ONNX by scripts/make_person_models.py): a face
+detector (BlazeFace, short range), 468 face landmarks and a selfie segmenter. They run on the
+same engines as the detector (`--engine`, `--device`, `--threads`); this module turns frames
+into their inputs and their outputs into a `Person`: faces in image pixels, the landmarks of the
+largest one, and the probability that each pixel is a person."""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import tomllib
+
+from edge.core.errors import OfficeScoreError
+from edge.core.types import Face, Person
+from edge.inference.engines import Engine, EngineRequest, open_engine
+from edge.inference.modelcard import bundled_dir, verify_sha256
+
+CARDS = "person_models.toml"
+FACE_SCORE = 0.5  # BlazeFace's own threshold
+FACE_NMS_IOU = 0.3
+LANDMARK_PRESENCE = 0.5
+
+
+def load_cards(path: Path | None = None) -> dict[str, dict[str, Any]]:
+    try:
+        return tomllib.loads((path or bundled_dir() / CARDS).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise OfficeScoreError(f"cannot read the person models' cards: {error}") from None
+
+
+class _Model:
+    def __init__(self, card: dict[str, Any], request: EngineRequest) -> None:
+        path = bundled_dir() / card["file"]
+        if not path.is_file():
+            raise OfficeScoreError(f"person model not found: {path}")
+        verify_sha256(path, card["sha256"])
+        self.engine: Engine = open_engine(request, path)
+        self.height, self.width = card["input"]["size"]
+        self.low, self.high = card["input"]["range"]
+        self.input_name = self.engine.input_names[0]
+
+    def tensor(self, rgb: np.ndarray) -> np.ndarray:
+        """An RGB uint8 image already at the model's size → its normalized NHWC input."""
+        scale = (self.high - self.low) / 255.0
+        return (rgb.astype(np.float32) * scale + self.low)[None]
+
+    def run(self, rgb: np.ndarray) -> list[np.ndarray]:
+        return self.engine.run({self.input_name: self.tensor(rgb)})
+
+
+@functools.cache
+def blazeface_anchors(size: int = 128) -> np.ndarray:
+    """The 896 anchor centres of the short-range detector (SSD anchors, strides 8 and 16)."""
+    centres = []
+    for stride, per_cell in ((8, 2), (16, 6)):
+        cells = size // stride
+        ys, xs = np.meshgrid(np.arange(cells), np.arange(cells), indexing="ij")
+        grid = np.stack([(xs + 0.5) / cells, (ys + 0.5) / cells], axis=-1).reshape(-1, 2)
+        centres.append(np.repeat(grid, per_cell, axis=0))
+    return np.concatenate(centres).astype(np.float32)
+
+
+def weighted_nms(boxes: np.ndarray, scores: np.ndarray, points: np.ndarray) -> list[int]:
+    """MediaPipe's blending NMS, simplified: overlapping boxes are averaged, weighted by score.
+    Returns the kept indices; `boxes` and `points` are blended in place."""
+    order = list(np.argsort(-scores))
+    kept = []
+    while order:
+        best = order[0]
+        x0 = np.maximum(boxes[best, 0], boxes[order, 0])
+        y0 = np.maximum(boxes[best, 1], boxes[order, 1])
+        x1 = np.minimum(boxes[best, 2], boxes[order, 2])
+        y1 = np.minimum(boxes[best, 3], boxes[order, 3])
+        inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+        area = (boxes[order, 2] - boxes[order, 0]) * (boxes[order, 3] - boxes[order, 1])
+        iou = inter / (area[0] + area - inter + 1e-9)
+        group = [order[i] for i in np.flatnonzero(iou > FACE_NMS_IOU)]
+        weights = scores[group][:, None]
+        boxes[best] = (boxes[group] * weights).sum(0) / weights.sum()
+        points[best] = (points[group] * weights[:, :, None]).sum(0) / weights.sum()
+        kept.append(best)
+        order = [i for i in order if i not in group]
+    return kept
+
+
+class PersonModels:
+    """The three person models on one engine request; `see(frame)` → `Person`."""
+
+    def __init__(self, request: EngineRequest, cards_path: Path | None = None) -> None:
+        cards = load_cards(cards_path)
+        self.detector = _Model(cards["face_detector"], request)
+        self.landmarker = _Model(cards["face_landmarks"], request)
+        self.segmenter = _Model(cards["segmenter"], request)
+        self.segmenter_landscape = _Model(cards["segmenter_landscape"], request)
+        self.sources = {name: card["source"] for name, card in cards.items()}
+
+    def see(self, image: np.ndarray) -> Person:
+        rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        faces = self.faces(rgb)
+        timings["faces"] = (time.perf_counter() - started) * 1e3
+        started = time.perf_counter()
+        landmarks = self.landmarks(rgb, faces[0]) if faces else None
+        timings["landmarks"] = (time.perf_counter() - started) * 1e3
+        started = time.perf_counter()
+        mask = self.person_mask(rgb)
+        timings["segmentation"] = (time.perf_counter() - started) * 1e3
+        return Person(tuple(faces), landmarks, mask, timings)
+
+    def faces(self, rgb: np.ndarray) -> list[Face]:
+        """Faces, largest first: the frame letterboxed to a square, as MediaPipe feeds it."""
+        height, width = rgb.shape[:2]
+        side = max(height, width)
+        top, left = (side - height) // 2, (side - width) // 2
+        square = cv2.copyMakeBorder(
+            rgb, top, side - height - top, left, side - width - left, cv2.BORDER_CONSTANT
+        )
+        size = self.detector.width
+        regressors, logits = self.detector.run(
+            cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA)
+        )
+        scores = 1.0 / (1.0 + np.exp(-np.clip(logits[0, :, 0].astype(np.float64), -80, 80)))
+        chosen = np.flatnonzero(scores >= FACE_SCORE)
+        if not len(chosen):
+            return []
+        raw = regressors[0, chosen] / size
+        centres = blazeface_anchors(size)[chosen]
+        cx, cy = centres[:, 0] + raw[:, 0], centres[:, 1] + raw[:, 1]
+        w, h = raw[:, 2], raw[:, 3]
+        boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
+        points = raw[:, 4:16].reshape(-1, 6, 2) + centres[:, None, :]
+        kept = weighted_nms(boxes, scores[chosen], points)
+        offset = np.array([left, top], np.float32)
+        faces = [
+            Face(
+                (boxes[i].reshape(2, 2) * side - offset).reshape(4),
+                float(scores[chosen][i]),
+                points[i] * side - offset,
+            )
+            for i in kept
+        ]
+        return sorted(faces, key=lambda face: -face.height)
+
+    def landmarks(self, rgb: np.ndarray, face: Face) -> np.ndarray | None:
+        """468 landmarks in image pixels, from a crop around `face` turned so its eyes are level
+        (MediaPipe's region: the box's centre, 1.5× its size, rotated by the eye line)."""
+        right_eye, left_eye = face.keypoints[0], face.keypoints[1]
+        angle = math.degrees(math.atan2(left_eye[1] - right_eye[1], left_eye[0] - right_eye[0]))
+        centre = ((face.box[0] + face.box[2]) / 2, (face.box[1] + face.box[3]) / 2)
+        side = 1.5 * max(face.box[2] - face.box[0], face.box[3] - face.box[1])
+        size = self.landmarker.width
+        rotation = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), angle, 1.0)
+        scale = size / side
+        to_crop = rotation * scale
+        to_crop[:, 2] += size / 2 - scale * np.array(centre)
+        crop = cv2.warpAffine(rgb, to_crop, (size, size), flags=cv2.INTER_LINEAR)
+        points, presence = self.landmarker.run(crop)
+        if 1.0 / (1.0 + math.exp(-float(presence.reshape(-1)[0]))) < LANDMARK_PRESENCE:
+            return None
+        points = points.reshape(-1, 3).astype(np.float32)
+        back = cv2.invertAffineTransform(to_crop)
+        xy = points[:, :2] @ back[:, :2].T + back[:, 2]
+        return np.concatenate([xy, points[:, 2:3] / scale], axis=1)
+
+    def person_mask(self, rgb: np.ndarray) -> np.ndarray:
+        """The probability that each pixel is a person, at the frame's size."""
+        height, width = rgb.shape[:2]
+        model = self.segmenter_landscape if width > height * 1.2 else self.segmenter
+        small = cv2.resize(rgb, (model.width, model.height), interpolation=cv2.INTER_AREA)
+        mask = model.run(small)[0][0, :, :, 0]
+        return cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
