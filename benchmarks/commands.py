@@ -13,7 +13,13 @@ from benchmarks.environment import stamp
 from benchmarks.loop import LoopResult, bench_loop
 from benchmarks.parity import attach_parity
 from benchmarks.report import as_table, rows, write_csv, write_plot
-from benchmarks.runners import BenchResult, BenchSpec, bench_onnx, bench_torchscript
+from benchmarks.runners import (
+    BenchResult,
+    BenchSpec,
+    bench_onnx,
+    bench_person,
+    bench_torchscript,
+)
 from benchmarks.throughput import Throughput, demo_frames, ray_throughput, triton_throughput
 from edge.cli.cli_common import (
     Device,
@@ -104,6 +110,9 @@ def bench(
     loop_rounds: Annotated[
         int, typer.Option(min=1, help="Loop: rounds of loop, then model alone (medians).")
     ] = 3,
+    person: Annotated[
+        bool, flag("--person", help="Also time the video-call check's person models.")
+    ] = False,
     json_output: Annotated[bool, flag("--json", help="Print everything as JSON.")] = False,
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Write the table as CSV.")] = None,
     plot: Annotated[Path | None, typer.Option(help="Write a stage-latency plot (PNG).")] = None,
@@ -160,6 +169,12 @@ def bench(
                                         "reason": str(error),
                                     }
                                 )
+        if person:
+            for frame_size in sizes:
+                assert frame_size is not None
+                say(f"timing the person models at {frame_size[0]}x{frame_size[1]}")
+                person_spec = BenchSpec(frame_size, (threads or [2])[0], warmup, iterations)
+                results.append(bench_person(replace(person_spec, device=device.value), photo))
         attach_parity(results)
         engines = engine or []
         first_config = PipelineConfig(  # the first model, for throughput and the loop

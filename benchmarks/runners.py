@@ -23,7 +23,9 @@ from edge.video.batch import read_image
 from edge.video.capture import DEMO_CLIP
 from edge.video.overlay import annotate
 
-STAGES = ("decode", "preprocess", "inference", "postprocess", "score", "overlay")
+DETECTOR_STAGES = ("decode", "preprocess", "inference", "postprocess", "score", "overlay")
+PERSON_STAGES = ("faces", "landmarks", "segmentation")  # the video-call check's person models
+STAGES = DETECTOR_STAGES + PERSON_STAGES
 OVERHEAD_STAGES = ("preprocess", "postprocess", "score", "overlay")  # the pipeline's own work
 
 
@@ -213,6 +215,41 @@ def bench_torchscript(model_path: Path, spec: BenchSpec, photo: Path | None) -> 
         "torch CUDA" if on_gpu else "torch CPU",
         "fp32",
         source.kernels,
+        found[0],
+        stages,
+        peak_rss_mb(),
+    )
+
+
+def bench_person(spec: BenchSpec, photo: Path | None) -> BenchResult:
+    """The person models of the video-call check, each a stage of its own (the landmarks only
+    run where a face is found: time them on a photo with one)."""
+    from edge.inference.engines import EngineRequest
+    from edge.inference.person import PersonModels
+
+    request = EngineRequest(spec.engine, spec.device, spec.precision, spec.strict, spec.threads)
+    models = PersonModels(request)
+    encoded = cv2.imencode(".jpg", frame_for(spec.size, photo))[1]
+    found = [0]
+
+    def step() -> dict[str, float]:
+        started = time.perf_counter()
+        image = decode(encoded)
+        decoded = time.perf_counter()
+        seen = models.see(image)
+        found[0] = len(seen.faces)
+        return {"decode": (decoded - started) * 1e3, **seen.timings_ms}
+
+    stages = _repeat(spec, step)
+    ran = models.detector.engine.ran
+    return BenchResult(
+        ran.engine,
+        "mediapipe person models (faces found)",
+        spec.size,
+        spec.threads,
+        ran.device,
+        ran.precision,
+        None,
         found[0],
         stages,
         peak_rss_mb(),

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import cv2
+import pytest
 
 from edge.inference.engines import openvino_has_bf16
 from officescore.cli import app
@@ -133,3 +134,18 @@ def test_bench_compares_engines_and_precisions_with_parity(exported: tuple[Path,
         )
         assert parity["at_parity"] is expected
     assert rows[1]["parity_vs_onnxruntime_fp32"]["max_box_error_px"] < 1.0  # fp32 agrees
+
+
+def test_bench_times_the_person_models_as_stages_of_their_own() -> None:
+    matplotlib = pytest.importorskip("matplotlib", reason="the portrait ships with matplotlib")
+    portrait = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+    args = ["bench", "--person", "--photo", str(portrait), "--iterations", "2", "--warmup", "0"]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.stderr
+    detector, person = json.loads(result.stdout)["results"]
+    assert person["model"].startswith("mediapipe person models") and person["detections"] == 1
+    for stage in ("faces", "landmarks", "segmentation"):
+        assert person[f"{stage}_p50_ms"] > 0 and f"{stage}_p50_ms" not in detector
+    assert "inference_p50_ms" not in person and person["parity_vs_onnxruntime_fp32"] is None
+    table = runner.invoke(app, args).stdout
+    assert "segmentation" in table and "landmarks" in table
