@@ -48,6 +48,14 @@ def check(
     max_frames: Annotated[
         int | None, typer.Option(min=1, help="Live: stop after N frames.")
     ] = None,
+    realtime: Annotated[
+        bool,
+        flag(
+            "--realtime/--no-realtime",
+            help="Live: play files at their own frame rate; --no-realtime checks every frame "
+            "as fast as it can.",
+        ),
+    ] = True,
     thresholds: Annotated[
         Path | None, typer.Option(help="Thresholds TOML (default: bundled).")
     ] = None,
@@ -71,13 +79,17 @@ def check(
         if out:
             prepare_out_dir(out)
         if source is not None:
-            final = checker.check_live(
+            final, summary = checker.check_live(
                 source,
                 headless or json_output,
                 max_frames,
                 sys.stdout,
                 lambda text: say(f"note: {text}"),
+                realtime,
             )
+            say(summary.line())
+            if summary.lost:
+                say(f"warning: {summary.lost}")
             if final and final.check:
                 failures += [f"{v.title} (live)" for v in final.check.failures]
         for path in expand_inputs(photos or []):

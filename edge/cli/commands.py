@@ -34,7 +34,7 @@ from edge.core.vocabulary import plural
 from edge.inference.pipeline import Pipeline, PipelineConfig
 from edge.inference.zoo import BUNDLED_NAME, resolve_model
 from edge.video.batch import expand_inputs, prepare_out_dir, score_path
-from edge.video.loop import LiveConfig, LiveSummary, run_live
+from edge.video.loop import LiveConfig, run_live
 
 STRONGER_MODEL_HINT = (
     "the bundled YOLOX-Nano misses many small office objects; "
@@ -205,22 +205,9 @@ def live(
             json_lines=json_output or not sys.stdout.isatty(),
         )
         summary = run_live(live_config, pipeline, sys.stdout, lambda text: say(f"note: {text}"))
-        say(summary_line(summary))
+        say(summary.line())
         if summary.lost:
             say(f"warning: {summary.lost}")
-
-
-def summary_line(summary: LiveSummary) -> str:
-    stages = " ".join(f"{k} {v:.1f}" for k, v in summary.stage_p50_ms.items())
-    final = summary.last_score.value if summary.last_score else "n/a"
-    ending = "stopped by user" if summary.interrupted else "done"
-    replays = f", {plural(summary.replays, 'replay')}" if summary.replays else ""
-    return (
-        f"{ending}: {plural(summary.frames, 'frame')} from {summary.source} in "
-        f"{summary.elapsed_s:.1f} s ({summary.fps:.1f} fps), dropped {summary.dropped}{replays}, "
-        f"{plural(summary.reconnects, 'reconnect')} (gaps {summary.gap_seconds:.1f} s), "
-        f"final score {final}; p50 ms: {stages}"
-    )
 
 
 def web(

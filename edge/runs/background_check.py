@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,7 +19,7 @@ from edge.inference.pipeline import Pipeline, PipelineConfig
 from edge.judge.background_rules import RollingCheck, check_frame, load_check_config
 from edge.video.batch import read_image
 from edge.video.display import Window, has_display
-from edge.video.loop import open_live_source
+from edge.video.loop import LiveSummary, open_live_source
 from edge.video.overlay import annotated_size, draw_check_panel
 
 
@@ -69,16 +70,22 @@ class Checker:
         max_frames: int | None,
         out: TextIO,
         notice: Callable[[str], None],
-    ) -> Result | None:
-        """A running verdict over the last seconds; JSON once per second when headless."""
+        realtime: bool = True,
+    ) -> tuple[Result | None, LiveSummary]:
+        """A running verdict over the last seconds; JSON once per second when headless. With
+        `realtime` off a file gives every frame as fast as the check runs. Returns the last
+        verdict and the run's summary (frames, seconds, fps, drops)."""
         if not headless and not has_display():
             notice("no display found: printing one JSON object per second instead of a window")
             headless = True
-        frames = open_live_source(source, realtime=True, notice=notice)
+        frames = open_live_source(source, realtime=realtime, notice=notice)
         window = None if headless else Window(annotated_size(frames.frame_size))
         rolling = RollingCheck(self.config.window_s)
         rolled: Result | None = None
         next_second, count = 0.0, 0
+        summary = LiveSummary(source=frames.name)
+        timings: list[dict[str, float]] = []
+        started = time.perf_counter()
         try:
             with frames:
                 for frame in frames.frames():
@@ -92,6 +99,7 @@ class Checker:
                         timestamp=frame.timestamp,
                     )
                     count += 1
+                    timings.append(dict(result.timings_ms))
                     report = rolled.check
                     assert report is not None
                     if window and not window.show(
@@ -105,14 +113,27 @@ class Checker:
                     if max_frames and count >= max_frames:
                         break
         except KeyboardInterrupt:
-            notice("stopped by user")
+            summary.interrupted = True
         finally:
             if window:
                 window.close()
             out.flush()
-        if count == 0:
+        if count == 0 and not summary.interrupted:
             raise OfficeScoreError(f"no frames could be read from {frames.name}")
-        return rolled
+        summary.frames, summary.elapsed_s = count, time.perf_counter() - started
+        stats = frames.stats
+        summary.dropped, summary.reconnects, summary.replays = (
+            stats.dropped,
+            stats.reconnects,
+            stats.replays,
+        )
+        summary.gap_seconds, summary.lost = stats.gap_seconds, stats.lost
+        summary.last_score = rolled.score if rolled else None
+        summary.stage_p50_ms = {
+            stage: float(np.median([t[stage] for t in timings if stage in t]))
+            for stage in (timings[0] if timings else {})
+        }
+        return rolled, summary
 
 
 def explain(thresholds: Path | None) -> str:

@@ -16,6 +16,7 @@ import numpy as np
 from edge.core.errors import OfficeScoreError
 from edge.core.results import Result, Score
 from edge.core.types import Detections
+from edge.core.vocabulary import plural
 from edge.inference.engines import EngineUnavailable
 from edge.inference.pipeline import Pipeline
 from edge.video.capture import Frame, FrameSource
@@ -55,6 +56,19 @@ class LiveSummary:
     @property
     def fps(self) -> float:
         return self.frames / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    def line(self) -> str:
+        """The closing line on stderr: frames, seconds, fps, drops, reconnects, final score."""
+        stages = " ".join(f"{k} {v:.1f}" for k, v in self.stage_p50_ms.items())
+        final = self.last_score.value if self.last_score else "n/a"
+        ending = "stopped by user" if self.interrupted else "done"
+        replays = f", {plural(self.replays, 'replay')}" if self.replays else ""
+        return (
+            f"{ending}: {plural(self.frames, 'frame')} from {self.source} in "
+            f"{self.elapsed_s:.1f} s ({self.fps:.1f} fps), dropped {self.dropped}{replays}, "
+            f"{plural(self.reconnects, 'reconnect')} (gaps {self.gap_seconds:.1f} s), "
+            f"final score {final}; p50 ms: {stages}"
+        )
 
 
 def open_live_source(

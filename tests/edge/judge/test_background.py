@@ -195,6 +195,20 @@ def test_live_check_prints_one_verdict_per_second(photos: Path, tmp_path: Path) 
     assert lines[-1]["kind"] == "frame" and lines[-1]["model"] == "yolox-nano-coco@416"
 
 
+def test_live_check_without_realtime_takes_every_frame_and_ends_with_a_summary(
+    photos: Path, tmp_path: Path
+) -> None:
+    image = cv2.resize(cv2.imread(str(photos / "000000000599.jpg")), (640, 480))
+    video = write_video(tmp_path / "call.mp4", [image] * 30, fps=15)
+    result = runner.invoke(app, ["check", "--source", str(video), "--headless", "--no-realtime"])
+    assert result.exit_code == 0, result.stderr
+    closing = [line for line in result.stderr.splitlines() if line.startswith("done: ")]
+    assert len(closing) == 1, result.stderr
+    assert closing[0].startswith(f"done: 30 frames from {video} in ")
+    assert "fps), dropped 0, 0 reconnects" in closing[0] and "inference" in closing[0]
+    assert result.stderr.rstrip().endswith("(exit 0)")  # the verdict line comes last
+
+
 def test_reasons_are_written_in_words_not_placeholders(office: np.ndarray) -> None:
     one_pet = verdict(office, you_at(YOU, ("pet", [10, 10, 90, 90])), "people")
     two_people = verdict(
