@@ -171,10 +171,12 @@ def bench(
                                 )
         if person:
             for frame_size in sizes:
-                assert frame_size is not None
+                assert frame_size is not None  # refused above
                 say(f"timing the person models at {frame_size[0]}x{frame_size[1]}")
-                person_spec = BenchSpec(frame_size, (threads or [2])[0], warmup, iterations)
-                results.append(bench_person(replace(person_spec, device=device.value), photo))
+                person_spec = BenchSpec(
+                    frame_size, (threads or [2])[0], warmup, iterations, device.value
+                )
+                results.append(bench_person(person_spec, photo))
         attach_parity(results)
         engines = engine or []
         first_config = PipelineConfig(  # the first model, for throughput and the loop
@@ -225,11 +227,6 @@ def bench(
         return
     console = stdout()
     console.print(as_table(results))
-    for skip in skipped:
-        console.print(
-            f"skipped: {skip['backend']} {skip['precision']} at {skip['size']}: {skip['reason']}",
-            markup=False,
-        )
     if loop:
         console.print(
             f"loop on {loop.video} ({'realtime' if loop.realtime else 'every frame'}): "

@@ -20,6 +20,7 @@ from edge.core.errors import OfficeScoreError
 from edge.core.types import Face, Person
 from edge.inference.engines import Engine, EngineRequest, open_engine
 from edge.inference.modelcard import bundled_dir, verify_sha256
+from edge.inference.postprocess import box_iou
 
 CARDS = "person_models.toml"
 FACE_SCORE = 0.5  # BlazeFace's own threshold
@@ -54,6 +55,11 @@ class _Model:
         return self.engine.run({self.input_name: self.tensor(rgb)})
 
 
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    """Probabilities from logits, in float64 so that large logits do not overflow."""
+    return 1.0 / (1.0 + np.exp(-np.clip(logits.astype(np.float64), -80, 80)))
+
+
 @functools.cache
 def blazeface_anchors(size: int = 128) -> np.ndarray:
     """The 896 anchor centres of the short-range detector (SSD anchors, strides 8 and 16)."""
@@ -73,13 +79,7 @@ def weighted_nms(boxes: np.ndarray, scores: np.ndarray, points: np.ndarray) -> l
     kept = []
     while order:
         best = order[0]
-        x0 = np.maximum(boxes[best, 0], boxes[order, 0])
-        y0 = np.maximum(boxes[best, 1], boxes[order, 1])
-        x1 = np.minimum(boxes[best, 2], boxes[order, 2])
-        y1 = np.minimum(boxes[best, 3], boxes[order, 3])
-        inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-        area = (boxes[order, 2] - boxes[order, 0]) * (boxes[order, 3] - boxes[order, 1])
-        iou = inter / (area[0] + area - inter + 1e-9)
+        iou = box_iou(boxes[best : best + 1], boxes[order])[0]
         group = [order[i] for i in np.flatnonzero(iou > FACE_NMS_IOU)]
         weights = scores[group][:, None]
         boxes[best] = (boxes[group] * weights).sum(0) / weights.sum()
@@ -98,7 +98,6 @@ class PersonModels:
         self.landmarker = _Model(cards["face_landmarks"], request)
         self.segmenter = _Model(cards["segmenter"], request)
         self.segmenter_landscape = _Model(cards["segmenter_landscape"], request)
-        self.sources = {name: card["source"] for name, card in cards.items()}
 
     def see(self, image: np.ndarray) -> Person:
         rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
@@ -126,7 +125,7 @@ class PersonModels:
         regressors, logits = self.detector.run(
             cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA)
         )
-        scores = 1.0 / (1.0 + np.exp(-np.clip(logits[0, :, 0].astype(np.float64), -80, 80)))
+        scores = sigmoid(logits[0, :, 0])
         chosen = np.flatnonzero(scores >= FACE_SCORE)
         if not len(chosen):
             return []
@@ -162,7 +161,7 @@ class PersonModels:
         to_crop[:, 2] += size / 2 - scale * np.array(centre)
         crop = cv2.warpAffine(rgb, to_crop, (size, size), flags=cv2.INTER_LINEAR)
         points, presence = self.landmarker.run(crop)
-        if 1.0 / (1.0 + math.exp(-float(presence.reshape(-1)[0]))) < LANDMARK_PRESENCE:
+        if sigmoid(presence.reshape(-1)[:1])[0] < LANDMARK_PRESENCE:
             return None
         points = points.reshape(-1, 3).astype(np.float32)
         back = cv2.invertAffineTransform(to_crop)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,7 +20,7 @@ from edge.inference.pipeline import Pipeline, PipelineConfig
 from edge.judge.background_rules import RollingCheck, check_frame, load_check_config
 from edge.video.batch import read_image
 from edge.video.display import Window, has_display
-from edge.video.loop import LiveSummary, open_live_source
+from edge.video.loop import TIMING_WINDOW, LiveSummary, open_live_source
 from edge.video.overlay import annotated_size, draw_check_panel
 
 
@@ -84,7 +85,7 @@ class Checker:
         rolled: Result | None = None
         next_second, count = 0.0, 0
         summary = LiveSummary(source=frames.name)
-        timings: list[dict[str, float]] = []
+        timings: deque[dict[str, float]] = deque(maxlen=TIMING_WINDOW)
         started = time.perf_counter()
         try:
             with frames:
@@ -121,18 +122,8 @@ class Checker:
         if count == 0 and not summary.interrupted:
             raise OfficeScoreError(f"no frames could be read from {frames.name}")
         summary.frames, summary.elapsed_s = count, time.perf_counter() - started
-        stats = frames.stats
-        summary.dropped, summary.reconnects, summary.replays = (
-            stats.dropped,
-            stats.reconnects,
-            stats.replays,
-        )
-        summary.gap_seconds, summary.lost = stats.gap_seconds, stats.lost
+        summary.take_stats(frames.stats, timings)
         summary.last_score = rolled.score if rolled else None
-        summary.stage_p50_ms = {
-            stage: float(np.median([t[stage] for t in timings if stage in t]))
-            for stage in (timings[0] if timings else {})
-        }
         return rolled, summary
 
 

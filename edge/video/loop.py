@@ -6,7 +6,7 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
@@ -19,7 +19,7 @@ from edge.core.types import Detections
 from edge.core.vocabulary import plural
 from edge.inference.engines import EngineUnavailable
 from edge.inference.pipeline import Pipeline
-from edge.video.capture import Frame, FrameSource
+from edge.video.capture import CaptureStats, Frame, FrameSource
 from edge.video.display import Recorder, Window, has_display
 from edge.video.overlay import MaskLayer, annotate, annotated_size, mask_layer
 
@@ -56,6 +56,16 @@ class LiveSummary:
     @property
     def fps(self) -> float:
         return self.frames / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    def take_stats(self, stats: CaptureStats, timings: Iterable[dict[str, float]]) -> None:
+        """What the source counted, and each stage's median over the recent frames' timings."""
+        self.dropped, self.reconnects, self.replays = stats.dropped, stats.reconnects, stats.replays
+        self.gap_seconds, self.lost = stats.gap_seconds, stats.lost
+        recent = list(timings)
+        self.stage_p50_ms = {
+            stage: float(np.median([t[stage] for t in recent if stage in t]))
+            for stage in (recent[0] if recent else {})
+        }
 
     def line(self) -> str:
         """The closing line on stderr: frames, seconds, fps, drops, reconnects, final score."""
@@ -334,16 +344,7 @@ def run_live(
     finally:
         summary.elapsed_s = time.perf_counter() - outputs.started
         outputs.close()
-    summary.dropped, summary.reconnects = source.stats.dropped, source.stats.reconnects
-    summary.replays = source.stats.replays
-    summary.gap_seconds = source.stats.gap_seconds
-    summary.lost = source.stats.lost
-    recent = outputs.timings
-    summary.stage_p50_ms = (
-        {stage: float(np.median([t[stage] for t in recent if stage in t])) for stage in recent[0]}
-        if recent
-        else {}
-    )
+    summary.take_stats(source.stats, outputs.timings)
     summary.result_age_p50_ms = float(np.median(outputs.ages)) if outputs.ages else 0.0
     if summary.frames == 0 and not summary.interrupted:
         raise OfficeScoreError(f"no frames could be read from {source.name}")
