@@ -77,6 +77,20 @@ def photos() -> Path:
 
 
 @pytest.fixture(scope="session")
+def portrait_path() -> Path:
+    """Grace Hopper's portrait, a public-domain US Navy photograph that matplotlib ships."""
+    matplotlib = pytest.importorskip("matplotlib", reason="the portrait ships with matplotlib")
+    return Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+
+
+@pytest.fixture(scope="session")
+def portrait(portrait_path: Path) -> np.ndarray:
+    image = cv2.imread(str(portrait_path))
+    image.flags.writeable = False
+    return image
+
+
+@pytest.fixture(scope="session")
 def shared_photos() -> Path:
     """The project's shared photos beside the repository, NC/ND ones among them (not copied in)."""
     if not (SHARED_PHOTOS / "annotations.json").is_file():

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from edge.core.types import Detections
+from edge.core.types import Detections, Person
 
 Status = Literal["met", "missing", "hit", "clear", "not_checked"]
 VerdictStatus = Literal["pass", "warn", "fail", "not_checked"]
@@ -76,8 +76,8 @@ class CheckReport:
 class Result:
     """One judged input: a photo, a whole video, one live frame, or an uploaded photo.
 
-    `model`, `engine`, `device` and `precision` name what judged it; `score` and `check` are
-    None when the command did not compute them.
+    `model`, `engine`, `device` and `precision` name what judged it; `score`, `check` and
+    `person` are None when the command did not compute them.
     """
 
     source: str
@@ -94,6 +94,7 @@ class Result:
     frames: int = 1
     timings_ms: Mapping[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    person: Person | None = None  # what the check's person models saw; drawn, not recorded
 
     def to_record(self) -> dict[str, Any]:
         """Plain data (JSON-ready), with the same keys for every kind of input."""

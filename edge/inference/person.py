@@ -26,6 +26,7 @@ CARDS = "person_models.toml"
 FACE_SCORE = 0.5  # BlazeFace's own threshold
 FACE_NMS_IOU = 0.3
 LANDMARK_PRESENCE = 0.5
+HEAD_MARGIN = 0.1  # the head search starts this share of the box's width above its top
 
 
 def load_cards(path: Path | None = None) -> dict[str, dict[str, Any]]:
@@ -99,11 +100,16 @@ class PersonModels:
         self.segmenter = _Model(cards["segmenter"], request)
         self.segmenter_landscape = _Model(cards["segmenter_landscape"], request)
 
-    def see(self, image: np.ndarray) -> Person:
+    def see(self, image: np.ndarray, person_boxes: np.ndarray | None = None) -> Person:
+        """What the models see in a BGR frame. `person_boxes` (N×4, from the detector): where
+        the whole frame shows no face, the head of the largest is searched again up close, so
+        a face too small for the short-range detector at frame scale is still found."""
         rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
         timings: dict[str, float] = {}
         started = time.perf_counter()
         faces = self.faces(rgb)
+        if not faces and person_boxes is not None and len(person_boxes):
+            faces = self.faces_in_head(rgb, person_boxes)
         timings["faces"] = (time.perf_counter() - started) * 1e3
         started = time.perf_counter()
         landmarks = self.landmarks(rgb, faces[0]) if faces else None
@@ -146,6 +152,23 @@ class PersonModels:
             for i in kept
         ]
         return sorted(faces, key=lambda face: -face.height)
+
+    def faces_in_head(self, rgb: np.ndarray, person_boxes: np.ndarray) -> list[Face]:
+        """Faces in a square around the top of the largest person box (where a head is)."""
+        sizes = person_boxes[:, 2:] - person_boxes[:, :2]
+        x0, y0, x1, _ = person_boxes[int(sizes.prod(axis=1).argmax())].tolist()
+        side = max(x1 - x0, 8.0)
+        height, width = rgb.shape[:2]
+        left = int(max(min((x0 + x1 - side) / 2, width - side), 0))
+        top = int(max(min(y0 - side * HEAD_MARGIN, height - side), 0))
+        crop = rgb[top : top + int(side), left : left + int(side)]
+        if min(crop.shape[:2]) < 8:
+            return []
+        shift = np.array([left, top], np.float32)
+        return [
+            Face(face.box + np.tile(shift, 2), face.score, face.keypoints + shift)
+            for face in self.faces(crop)
+        ]
 
     def landmarks(self, rgb: np.ndarray, face: Face) -> np.ndarray | None:
         """468 landmarks in image pixels, from a crop around `face` turned so its eyes are level

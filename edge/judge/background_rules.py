@@ -15,10 +15,23 @@ import tomllib
 from edge.core.errors import OfficeScoreError
 from edge.core.results import SEVERITY, CheckReport, Verdict
 from edge.core.results import VerdictStatus as Status
-from edge.core.types import Detections
+from edge.core.types import Detections, Person
 from edge.core.vocabulary import CANONICAL_ID, TOO_RARE, Sight, plural
+from edge.judge import person_rules
+from edge.judge.frame_facts import FrameFacts, frame_facts
 
-SECTIONS = ("people", "private", "clutter", "lighting", "backlight", "framing", "helps")
+SECTIONS = (
+    "people",
+    "private",
+    "clutter",
+    "lighting",
+    "backlight",
+    "framing",
+    "camera_angle",
+    "distance",
+    "sharpness",
+    "helps",
+)
 
 
 def load_check_config(path: Path) -> dict[str, dict[str, Any]]:
@@ -46,30 +59,21 @@ def _count(detections: Detections, names: list[str]) -> int:
     return int(np.isin(detections.class_id, ids).sum())
 
 
+def _on_background(facts: FrameFacts) -> Detections:
+    """The detections whose centre lies on the background, not on you (a mug in your hand)."""
+    centres = facts.detections.xyxy.reshape(-1, 2, 2).mean(axis=1).astype(int)
+    height, width = facts.gray.shape
+    xs = np.clip(centres[:, 0], 0, width - 1)
+    ys = np.clip(centres[:, 1], 0, height - 1)
+    return facts.detections[~facts.you_mask[ys, xs]]
+
+
 def _not_checked(verdict_id: str, title: str, needs: list[str], sight: Sight) -> Verdict:
     return Verdict(verdict_id, title, "not_checked", f"{', '.join(needs)}: {sight.why_not(needs)}")
 
 
-class FrameFacts:
-    """What every criterion reads: the gray image, you (the largest person), your box mask."""
-
-    def __init__(self, image: np.ndarray, detections: Detections) -> None:
-        self.gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        self.detections = detections
-        people = detections[detections.class_id == CANONICAL_ID["person"]]
-        areas = (people.xyxy[:, 2] - people.xyxy[:, 0]) * (people.xyxy[:, 3] - people.xyxy[:, 1])
-        self.you: np.ndarray | None = people.xyxy[int(areas.argmax())] if len(people) else None
-        self.others = max(len(people) - 1, 0)
-        self.you_mask = np.zeros(self.gray.shape, bool)
-        if self.you is not None:
-            x0, y0, x1, y1 = np.clip(self.you.astype(int), 0, None).tolist()
-            self.you_mask[y0:y1, x0:x1] = True
-            if not self.you_mask.any():  # a box under one pixel: nothing to measure you on
-                self.you = None
-
-
 def check_people(facts: FrameFacts, sight: Sight, config: dict[str, Any]) -> Verdict:
-    if "person" not in sight.visible:
+    if "person" not in sight.visible and facts.face is None:
         return _not_checked("people", "People and pets behind you", ["person"], sight)
     pets = _count(facts.detections, ["pet"]) if "pet" in sight.visible else 0
     evidence = {
@@ -93,7 +97,8 @@ def check_people(facts: FrameFacts, sight: Sight, config: dict[str, Any]) -> Ver
             f"{plural(pets, 'pet')} in view",
             evidence,
         )
-    return Verdict("people", "People and pets behind you", "pass", "nobody else in view", evidence)
+    alone = "nobody else in view" if facts.you else "nobody in view"
+    return Verdict("people", "People and pets behind you", "pass", alone, evidence)
 
 
 def check_private(facts: FrameFacts, sight: Sight, config: dict[str, Any]) -> Verdict:
@@ -114,8 +119,8 @@ def check_private(facts: FrameFacts, sight: Sight, config: dict[str, Any]) -> Ve
 
 def check_clutter(facts: FrameFacts, sight: Sight, config: dict[str, Any]) -> Verdict:
     names = [n for n in config["objects"] if n in sight.visible]
-    items = _count(facts.detections, names)
-    background = ~facts.you_mask
+    items = _count(_on_background(facts), names)
+    background = facts.background
     edges = cv2.Canny(facts.gray, 100, 200) > 0
     density = round(float(edges[background].mean()), 3) if background.any() else 0.0
     evidence = {"loose_items": items, "edge_density": density}
@@ -127,70 +132,6 @@ def check_clutter(facts: FrameFacts, sight: Sight, config: dict[str, Any]) -> Ve
         status = "pass"
     reason = f"{plural(items, 'loose item')}, background edge density {density:.2f}"
     return Verdict("clutter", "Clutter and busy background", status, reason, evidence)
-
-
-def check_lighting(facts: FrameFacts, config: dict[str, Any]) -> Verdict:
-    region = facts.you_mask if facts.you is not None else np.ones(facts.gray.shape, bool)
-    level = round(float(facts.gray[region].mean()), 1)  # decide on what the user is shown
-    where = "you" if facts.you is not None else "the frame"
-    status: Status = (
-        "fail"
-        if level < config["fail_below"]
-        else "warn"
-        if level < config["warn_below"]
-        else "pass"
-    )
-    return Verdict(
-        "lighting",
-        "Lighting",
-        status,
-        f"{where} at luminance {level:.1f} of 255",
-        {"luminance": level, "measured_on": where},
-    )
-
-
-def check_backlight(facts: FrameFacts, config: dict[str, Any]) -> Verdict:
-    if facts.you is None or facts.you_mask.all():
-        return Verdict("backlight", "Backlight", "not_checked", "needs you in the frame")
-    you = float(facts.gray[facts.you_mask].mean())
-    background = float(facts.gray[~facts.you_mask].mean())
-    ratio = round(background / max(you, 1.0), 2)
-    status: Status = (
-        "fail"
-        if ratio > config["fail_ratio"]
-        else "warn"
-        if ratio > config["warn_ratio"]
-        else "pass"
-    )
-    return Verdict(
-        "backlight",
-        "Backlight",
-        status,
-        f"background {ratio:.2f}× as bright as you",
-        {"ratio": ratio, "you": round(you, 1), "background": round(background, 1)},
-    )
-
-
-def check_framing(facts: FrameFacts, config: dict[str, Any]) -> Verdict:
-    if facts.you is None:
-        return Verdict("framing", "Framing", "not_checked", "needs you in the frame")
-    height, width = facts.gray.shape
-    x0, y0, x1, y1 = (float(v) for v in facts.you)
-    offset = round(abs((x0 + x1) / 2 - width / 2) / width, 3)
-    area = round((x1 - x0) * (y1 - y0) / (width * height), 3)
-    evidence = {"offset": offset, "area": area, "box": [x0, y0, x1, y1]}
-    if offset > config["fail_offset"] or area < config["fail_area_below"]:
-        status: Status = "fail"
-    elif (
-        offset > config["warn_offset"]
-        or area < config["warn_area_below"]
-        or area > config["warn_area_above"]
-    ):
-        status = "warn"
-    else:
-        status = "pass"
-    reason = f"you are {offset:.1%} of the width off centre and fill {area:.1%} of the frame"
-    return Verdict("framing", "Framing", status, reason, evidence)
 
 
 def check_helps(facts: FrameFacts, sight: Sight, config: dict[str, Any]) -> Verdict:
@@ -217,16 +158,22 @@ def check_frame(
     detections: Detections,
     sight: Sight,
     config: dict[str, dict[str, Any]],
+    person: Person | None = None,
 ) -> CheckReport:
-    facts = FrameFacts(image, detections)
+    """The verdicts for one frame; `person` is what the person models saw (None: they did not
+    run, and you are the largest person box)."""
+    facts = frame_facts(image, detections, person)
     return CheckReport(
         (
             check_people(facts, sight, config["people"]),
             check_private(facts, sight, config["private"]),
             check_clutter(facts, sight, config["clutter"]),
-            check_lighting(facts, config["lighting"]),
-            check_backlight(facts, config["backlight"]),
-            check_framing(facts, config["framing"]),
+            person_rules.check_lighting(facts, config["lighting"]),
+            person_rules.check_backlight(facts, config["backlight"]),
+            person_rules.check_framing(facts, config["framing"]),
+            person_rules.check_camera_angle(facts, config["camera_angle"]),
+            person_rules.check_distance(facts, config["distance"]),
+            person_rules.check_sharpness(facts, config["sharpness"]),
             check_helps(facts, sight, config["helps"]),
         )
     )

@@ -15,7 +15,9 @@ import numpy as np
 
 from edge.core.errors import OfficeScoreError
 from edge.core.results import Kind, Result
+from edge.core.vocabulary import CANONICAL_ID
 from edge.inference.modelcard import bundled_dir
+from edge.inference.person import PersonModels
 from edge.inference.pipeline import Pipeline, PipelineConfig
 from edge.judge.background_rules import RollingCheck, check_frame, load_check_config
 from edge.video.batch import read_image
@@ -35,6 +37,8 @@ class Checker:
     def __init__(self, config: CheckConfig) -> None:
         self.config = config
         self.pipeline = Pipeline(config.pipeline)
+        request = config.pipeline.session.engine_request()
+        self.person_models = PersonModels(replace(request, precision="fp32"))
         self.thresholds = load_check_config(config.thresholds or bundled_dir() / "check.toml")
 
     def check(
@@ -47,10 +51,22 @@ class Checker:
     ) -> Result:
         """The verdict (and the score) for one image."""
         detections, score, timings = self.pipeline.analyze(image, conf=conf)
+        people = detections.xyxy[detections.class_id == CANONICAL_ID["person"]]
+        person = self.person_models.see(image, people)
+        timings |= person.timings_ms
+        started = time.perf_counter()
         sight = self.pipeline.detector.card.sight
-        report = check_frame(image, detections, sight, self.thresholds)
+        report = check_frame(image, detections, sight, self.thresholds, person)
+        timings["check"] = (time.perf_counter() - started) * 1e3
         return self.pipeline.result(
-            source, kind, detections, score=score, check=report, timings_ms=timings, **fields
+            source,
+            kind,
+            detections,
+            score=score,
+            check=report,
+            timings_ms=timings,
+            person=person,
+            **fields,
         )
 
     def check_photo(self, path: Path, out_path: Path | None) -> Result:
@@ -59,7 +75,7 @@ class Checker:
         result = self.check(image, str(path), notes=tuple(notes))
         assert result.check is not None
         if out_path and not cv2.imwrite(
-            str(out_path), draw_check_panel(image, result.detections, result.check)
+            str(out_path), draw_check_panel(image, result.detections, result.check, result.person)
         ):
             raise OfficeScoreError(f"cannot write {out_path}")
         return result
@@ -104,7 +120,7 @@ class Checker:
                     report = rolled.check
                     assert report is not None
                     if window and not window.show(
-                        draw_check_panel(frame.image, result.detections, report)
+                        draw_check_panel(frame.image, result.detections, report, result.person)
                     ):
                         break
                     if window is None and frame.timestamp >= next_second:

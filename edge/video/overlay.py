@@ -9,8 +9,9 @@ import cv2
 import numpy as np
 
 from edge.core.results import CheckReport, Score
-from edge.core.types import Detections
+from edge.core.types import Detections, Person
 from edge.core.vocabulary import CANONICAL_NAMES
+from edge.judge.frame_facts import LEFT_EYE_OUTER, RIGHT_EYE_OUTER
 
 _STATUS_COLOURS = {
     "met": (80, 200, 80),
@@ -194,9 +195,14 @@ _LIGHTS = {
 }
 
 
-def draw_check_panel(image: np.ndarray, detections: Detections, report: CheckReport) -> np.ndarray:
-    """The picture with its detections drawn, and beside it a traffic light per criterion and
-    the worst problem (one new image)."""
+def draw_check_panel(
+    image: np.ndarray,
+    detections: Detections,
+    report: CheckReport,
+    person: Person | None = None,
+) -> np.ndarray:
+    """The picture with its detections (and what the person models saw) drawn, and beside it a
+    traffic light per criterion and the worst problem (one new image)."""
     height = image.shape[0]
     scale = panel_scale(height)
     bar = np.full((height, panel_width(height), 3), _PANEL_GREY, np.uint8)
@@ -209,11 +215,45 @@ def draw_check_panel(image: np.ndarray, detections: Detections, report: CheckRep
         cv2.circle(bar, centre, round(7 * scale), _LIGHTS[verdict.status], -1)
         _text(bar, verdict.title, (32, y), 0.45, (235, 235, 235), scale)
     if worst is not None:
-        for line, words in enumerate(_wrap(worst.reason, 36)[:4]):
-            _text(bar, words, (10, 210 + 18 * line), 0.42, (200, 200, 255), scale)
+        below = 52 + 20 * len(report.verdicts) + 8
+        for line, words in enumerate(_wrap(worst.reason, 36)[:6]):
+            _text(bar, words, (10, below + 18 * line), 0.42, (200, 200, 255), scale)
     canvas, picture = _beside(image, bar)
+    if person is not None:
+        draw_person(picture, person)
     draw_detections(picture, detections)
     return canvas
+
+
+_BACKGROUND_TINT = np.array([120, 60, 160], np.float32)  # BGR: a faint violet on the background
+_GUIDE = (200, 200, 200)
+_FACE = (255, 200, 80)
+
+
+def draw_person(picture: np.ndarray, person: Person) -> None:
+    """In place: a faint tint over the background (what the segmentation does not call a
+    person), the rule-of-thirds guide, and your face's box and eye line."""
+    height, width = picture.shape[:2]
+    if person.mask.shape == (height, width):
+        background = (1.0 - person.mask)[..., None] * 0.25
+        tinted = picture * (1.0 - background) + _BACKGROUND_TINT * background
+        np.copyto(picture, tinted.astype(np.uint8))
+    for third in (1, 2):
+        x, y = width * third // 3, height * third // 3
+        cv2.line(picture, (x, 0), (x, height), _GUIDE, 1, cv2.LINE_AA)
+        cv2.line(picture, (0, y), (width, y), _GUIDE, 1, cv2.LINE_AA)
+    face = person.face
+    if face is None:
+        return
+    x0, y0, x1, y1 = np.round(face.box).astype(int).tolist()
+    cv2.rectangle(picture, (x0, y0), (x1, y1), _FACE, 2)
+    if person.landmarks is not None:
+        right, left = person.landmarks[RIGHT_EYE_OUTER, :2], person.landmarks[LEFT_EYE_OUTER, :2]
+        start, end = tuple(np.round(right).astype(int)), tuple(np.round(left).astype(int))
+    else:
+        start = tuple(np.round(face.keypoints[0]).astype(int))
+        end = tuple(np.round(face.keypoints[1]).astype(int))
+    cv2.line(picture, start, end, _FACE, 2, cv2.LINE_AA)
 
 
 def _wrap(text: str, width: int) -> list[str]:

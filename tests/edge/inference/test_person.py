@@ -25,13 +25,6 @@ TOLERANCE = {"face": 1e-4, "selfie": 1e-3}  # as the script proved them (see its
 
 
 @pytest.fixture(scope="module")
-def portrait() -> np.ndarray:
-    matplotlib = pytest.importorskip("matplotlib", reason="the portrait ships with matplotlib")
-    path = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
-    return cv2.imread(str(path))
-
-
-@pytest.fixture(scope="module")
 def models() -> PersonModels:
     return PersonModels(EngineRequest(threads=2))
 

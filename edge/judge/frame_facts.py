@@ -1,0 +1,141 @@
+"""What every criterion of the video-call check reads from one frame: the gray image, who "you"
+are (the largest face, else the largest person box), your pixels, the background's pixels and
+the other people in view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from edge.core.types import Detections, Face, Person
+from edge.core.vocabulary import CANONICAL_ID
+
+FoundBy = Literal["face", "box"]
+PERSON_PROBABILITY = 0.5  # a pixel is a person's above this segmentation probability
+FACE_REACH = 2.5  # your outline: within this many face widths of your face, sideways
+OWN_SHARE = 0.2  # the segmentation is your outline where it fills this much of your box
+
+# MediaPipe face-mesh indices: the face's midline, its sides and its eyes
+FOREHEAD, CHIN, NOSE_TIP = 10, 152, 1
+RIGHT_CHEEK, LEFT_CHEEK = 234, 454  # the subject's right (image left) and left
+RIGHT_EYE_OUTER, LEFT_EYE_OUTER = 33, 263
+EYES = (33, 133, 263, 362)
+
+
+def _inside(point: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    x, y = float(point[0]), float(point[1])
+    return (boxes[:, 0] <= x) & (x <= boxes[:, 2]) & (boxes[:, 1] <= y) & (y <= boxes[:, 3])
+
+
+def _box_mask(shape: tuple[int, ...], box: np.ndarray) -> np.ndarray:
+    mask = np.zeros(shape[:2], bool)
+    x0, y0, x1, y1 = np.clip(np.round(box).astype(int), 0, None).tolist()
+    mask[y0:y1, x0:x1] = True
+    return mask
+
+
+@dataclass(frozen=True)
+class FrameFacts:
+    gray: np.ndarray
+    detections: Detections
+    found_by: FoundBy | None  # None: nobody in view
+    face: Face | None
+    landmarks: np.ndarray | None  # 468×3 of your face
+    you_box: np.ndarray | None  # the person box that is you, when the detector found one
+    you_mask: np.ndarray  # bool: your pixels (your outline, else your box)
+    background: np.ndarray  # bool: nobody's pixels
+    others: int  # people in view besides you
+
+    @property
+    def you(self) -> bool:
+        return self.found_by is not None and bool(self.you_mask.any())
+
+    def face_region(self) -> tuple[np.ndarray, np.ndarray, tuple[int, int]] | None:
+        """Your face as a gray crop, the mask of its oval in that crop (the landmarks' hull,
+        else the whole box) and the crop's top-left corner; None without a face in the frame."""
+        if self.face is None:
+            return None
+        height, width = self.gray.shape
+        x0, y0, x1, y1 = self.face.box.tolist()
+        left, top = max(int(x0), 0), max(int(y0), 0)
+        right, bottom = min(int(np.ceil(x1)), width), min(int(np.ceil(y1)), height)
+        if self.landmarks is not None:
+            hull = cv2.convexHull(self.landmarks[:, :2].astype(np.float32)).reshape(-1, 2)
+            left, top = max(int(hull[:, 0].min()), 0), max(int(hull[:, 1].min()), 0)
+            right = min(int(np.ceil(hull[:, 0].max())) + 1, width)
+            bottom = min(int(np.ceil(hull[:, 1].max())) + 1, height)
+        if right - left < 4 or bottom - top < 4:
+            return None
+        crop = self.gray[top:bottom, left:right]
+        oval = np.ones(crop.shape, bool)
+        if self.landmarks is not None:
+            canvas = np.zeros(crop.shape, np.uint8)
+            shifted = np.round(hull - [left, top]).astype(np.int32)
+            cv2.fillConvexPoly(canvas, shifted, 1)
+            oval = canvas > 0
+        return crop, oval, (left, top)
+
+
+def frame_facts(image: np.ndarray, detections: Detections, person: Person | None) -> FrameFacts:
+    """The facts of one frame. Without `person` (the person models did not run) you are the
+    largest person box, as the detector alone can tell."""
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    boxes = detections.xyxy[detections.class_id == CANONICAL_ID["person"]].astype(np.float32)
+    faces = person.faces if person is not None else ()
+    segmented = (
+        person.mask > PERSON_PROBABILITY if person is not None else np.zeros(gray.shape, bool)
+    )
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    face = faces[0] if faces else None
+    you_box: np.ndarray | None = None
+    if face is not None:
+        centre = face.box.reshape(2, 2).mean(axis=0)
+        holding = np.flatnonzero(_inside(centre, boxes))
+        if len(holding):  # the smallest box around your face is yours, not the one behind you
+            you_box = boxes[holding[int(areas[holding].argmin())]]
+        you_mask = _outline_near_face(segmented, face)
+        if not you_mask.any():
+            you_mask = _box_mask(gray.shape, you_box if you_box is not None else face.box)
+        found_by: FoundBy | None = "face"
+    elif len(boxes):
+        you_box = boxes[int(areas.argmax())]
+        you_mask = _box_mask(gray.shape, you_box)
+        outline = you_mask & segmented
+        if outline.sum() >= OWN_SHARE * you_mask.sum():
+            you_mask = outline
+        found_by = "box" if you_mask.any() else None
+    else:
+        you_mask, found_by = np.zeros(gray.shape, bool), None
+    other_boxes = [b for b in boxes if you_box is None or not np.array_equal(b, you_box)]
+    others = len(other_boxes)
+    stacked = np.array(other_boxes, np.float32).reshape(-1, 4)
+    for other in faces[1:]:  # a face in nobody's box is one more person
+        if not _inside(other.box.reshape(2, 2).mean(axis=0), stacked).any():
+            others += 1
+    return FrameFacts(
+        gray=gray,
+        detections=detections,
+        found_by=found_by,
+        face=face,
+        landmarks=person.landmarks if person is not None and face is not None else None,
+        you_box=you_box,
+        you_mask=you_mask,
+        # the segmenter assumes somebody is there: with nobody found, all is background
+        background=~(segmented | you_mask) if found_by else np.ones(gray.shape, bool),
+        others=others,
+    )
+
+
+def _outline_near_face(segmented: np.ndarray, face: Face) -> np.ndarray:
+    """The person pixels below and beside your face: your head and shoulders, not the person
+    sitting two metres to your side."""
+    x0, y0, x1, y1 = face.box.tolist()
+    reach = FACE_REACH * (x1 - x0)
+    centre = (x0 + x1) / 2
+    near = np.zeros(segmented.shape, bool)
+    top = max(int(y0 - (y1 - y0)), 0)
+    near[top:, max(int(centre - reach), 0) : max(int(centre + reach), 0)] = True
+    return segmented & near
