@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from benchmarks.call_check import CallCheckSpeed, call_check_speed
 from benchmarks.environment import stamp
 from benchmarks.loop import LoopResult, bench_loop
 from benchmarks.parity import attach_parity
@@ -108,11 +109,21 @@ def bench(
         int | None, typer.Option(help="Loop: stop after this many frames.")
     ] = None,
     loop_rounds: Annotated[
-        int, typer.Option(min=1, help="Loop: rounds of loop, then model alone (medians).")
+        int,
+        typer.Option(
+            min=1, help="Loop: rounds of loop, then model alone; --call: rounds, at least 5."
+        ),
     ] = 3,
     person: Annotated[
         bool, flag("--person", help="Also time the video-call check's person models.")
     ] = False,
+    call: Annotated[
+        str | None,
+        typer.Option(
+            help="Compare `check` with `live` on this video, every frame ('demo': bundled "
+            "clip): the video-call check's speed target."
+        ),
+    ] = None,
     json_output: Annotated[bool, flag("--json", help="Print everything as JSON.")] = False,
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Write the table as CSV.")] = None,
     plot: Annotated[Path | None, typer.Option(help="Write a stage-latency plot (PNG).")] = None,
@@ -122,6 +133,7 @@ def bench(
     skipped: list[dict[str, str]] = []  # rows this machine cannot run, with the reason
     throughput: list[Throughput] = []
     loop: LoopResult | None = None
+    call_speed: CallCheckSpeed | None = None
     model_paths: list[Path | None] = list(model) if model else [None]
     with user_errors(), optional_dependencies():
         sizes = [parse_size(s) for s in size or ["480x640"]]
@@ -208,6 +220,11 @@ def bench(
                 loop_frames,
                 loop_rounds,
             )
+        if call is not None:
+            options = ["--device", device.value, "--threads", str((threads or [2])[0])]
+            if model_paths[0] is not None:
+                options += ["--model", str(model_paths[0])]
+            call_speed = call_check_speed(call, max(loop_rounds, 5), options, say)
         if csv_path:
             write_csv(results, csv_path)
         if plot:
@@ -220,6 +237,7 @@ def bench(
                     "results": rows(results),
                     "skipped": skipped,
                     "loop": loop.to_dict() if loop else None,
+                    "call_check": call_speed.to_dict() if call_speed else None,
                     "throughput": [row.to_dict() for row in throughput],
                 }
             )
@@ -239,6 +257,8 @@ def bench(
             f"result age p50 {loop.result_age_p50_ms:.1f} ms",
             markup=False,
         )
+    if call_speed:
+        console.print(call_speed.line(), markup=False)
     for row in throughput:
         console.print(
             f"throughput: {row.engine}, {plural(row.clients, row.unit)}: {row.frames} frames in "

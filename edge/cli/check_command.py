@@ -36,7 +36,11 @@ _CHECK_MARKS = {
 def check(
     photos: Annotated[list[Path] | None, typer.Argument(help="Photos of your background.")] = None,
     source: Annotated[
-        str | None, typer.Option(help="Check live instead: camera index, video, URL or 'demo'.")
+        str | None,
+        typer.Option(
+            help="Check live instead: camera index, video, URL, 'demo' or 'call-demo' "
+            "(someone on a call)."
+        ),
     ] = None,
     json_output: Annotated[
         bool, flag("--json", help="One JSON object per photo, or per second live.")
@@ -65,6 +69,7 @@ def check(
     """Check your video-call background. Exit 0: nothing fails, 1: something does, 2: bad input."""
     from edge.runs.background_check import CheckConfig, Checker
     from edge.runs.background_check import explain as explain_thresholds
+    from edge.runs.live_check import check_live
 
     failures: list[str] = []
     with user_errors():
@@ -79,7 +84,8 @@ def check(
         if out:
             prepare_out_dir(out)
         if source is not None:
-            final, summary = checker.check_live(
+            final, summary = check_live(
+                checker,
                 source,
                 headless or json_output,
                 max_frames,

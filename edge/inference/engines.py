@@ -46,6 +46,7 @@ class EngineRequest:
     tensorrt_cache: Path | None = None  # where TensorRT keeps its built engines
     server: str | None = None  # Triton: HOST:PORT
     protocol: str = "http"  # Triton: http or grpc
+    spin: bool = True  # ONNX Runtime: idle threads spin; off where sessions share the CPU
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,8 @@ class OnnxRuntimeEngine:
         wanted = providers_for(request.device, ort.get_available_providers())
         options = ort.SessionOptions()
         options.intra_op_num_threads = max(request.threads, 0)
+        if not request.spin:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 4  # our own warning below replaces ORT's provider error
         ort.set_default_logger_severity(4)
         providers: list[Any] = list(wanted)

@@ -26,6 +26,7 @@ CARDS = "person_models.toml"
 FACE_SCORE = 0.5  # BlazeFace's own threshold
 FACE_NMS_IOU = 0.3
 LANDMARK_PRESENCE = 0.5
+RIGHT_EYE, LEFT_EYE = (33, 133), (263, 362)  # face-mesh corners of each eye
 HEAD_MARGIN = 0.1  # the head search starts this share of the box's width above its top
 
 
@@ -100,37 +101,100 @@ class PersonModels:
         self.segmenter = _Model(cards["segmenter"], request)
         self.segmenter_landscape = _Model(cards["segmenter_landscape"], request)
 
-    def see(self, image: np.ndarray, person_boxes: np.ndarray | None = None) -> Person:
+    def see(
+        self,
+        image: np.ndarray,
+        person_boxes: np.ndarray | None = None,
+        previous: Person | None = None,
+    ) -> Person:
         """What the models see in a BGR frame. `person_boxes` (N×4, from the detector): where
         the whole frame shows no face, the head of the largest is searched again up close, so
-        a face too small for the short-range detector at frame scale is still found."""
+        a face too small for the short-range detector at frame scale is still found. With the
+        `previous` frame's landmarks, your face is followed from them without the face
+        detector (as MediaPipe does on video); the other faces are the previous frame's."""
         rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
         timings: dict[str, float] = {}
         started = time.perf_counter()
-        faces = self.faces(rgb)
-        if not faces and person_boxes is not None and len(person_boxes):
-            faces = self.faces_in_head(rgb, person_boxes)
-        timings["faces"] = (time.perf_counter() - started) * 1e3
-        started = time.perf_counter()
-        landmarks = self.landmarks(rgb, faces[0]) if faces else None
-        timings["landmarks"] = (time.perf_counter() - started) * 1e3
+        followed = self.follow(rgb, previous) if previous is not None else None
+        landmarks: np.ndarray | None
+        if followed is not None:
+            faces, landmarks = followed
+            timings["faces"], timings["landmarks"] = 0.0, (time.perf_counter() - started) * 1e3
+        else:
+            faces = self.faces(rgb)
+            if not faces and person_boxes is not None and len(person_boxes):
+                faces = self.faces_in_head(rgb, person_boxes)
+            timings["faces"] = (time.perf_counter() - started) * 1e3
+            started = time.perf_counter()
+            faces, landmarks = self.confirmed(rgb, faces)
+            timings["landmarks"] = (time.perf_counter() - started) * 1e3
         started = time.perf_counter()
         mask = self.person_mask(rgb)
         timings["segmentation"] = (time.perf_counter() - started) * 1e3
         return Person(tuple(faces), landmarks, mask, timings)
 
+    def confirmed(self, rgb: np.ndarray, faces: list[Face]) -> tuple[list[Face], np.ndarray | None]:
+        """The faces and the landmarks of the largest, once the landmark model agrees it is a
+        face: a detection it finds no face in is dropped (and the next one tried)."""
+        for tried in range(min(len(faces), 2)):
+            landmarks = self.landmarks(rgb, faces[tried])
+            if landmarks is not None:
+                return faces[tried:], landmarks
+        return faces[2:] if len(faces) > 2 else [], None
+
+    def follow(self, rgb: np.ndarray, previous: Person) -> tuple[list[Face], np.ndarray] | None:
+        """Your face and its landmarks in this frame, from the region of the previous frame's:
+        the face box keeps its size and moves with the landmarks. None when there is no
+        previous face or the landmark model no longer finds one there."""
+        face = previous.face
+        if face is None or previous.landmarks is None:
+            return None
+        landmarks = self.landmarks(rgb, face)
+        if landmarks is None:
+            return None
+        moved = landmarks[:, :2].mean(axis=0) - previous.landmarks[:, :2].mean(axis=0)
+        eyes = np.stack(
+            [
+                landmarks[list(RIGHT_EYE), :2].mean(axis=0),
+                landmarks[list(LEFT_EYE), :2].mean(axis=0),
+            ]
+        )
+        keypoints = face.keypoints + moved
+        keypoints[:2] = eyes
+        followed = Face(face.box + np.tile(moved, 2), face.score, keypoints.astype(np.float32))
+        return [followed, *previous.faces[1:]], landmarks
+
+    def look_closer(self, image: np.ndarray, seen: Person, person_boxes: np.ndarray) -> Person:
+        """`seen` with the head search of `see` done afterwards (for a `see` run without the
+        detector's boxes, beside the detector): unchanged where it has a face or no boxes."""
+        if seen.faces or not len(person_boxes):
+            return seen
+        rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        started = time.perf_counter()
+        faces, landmarks = self.confirmed(rgb, self.faces_in_head(rgb, person_boxes))
+        spent = (time.perf_counter() - started) * 1e3
+        timings = dict(seen.timings_ms)
+        timings["faces"] = timings.get("faces", 0.0) + spent
+        return Person(tuple(faces), landmarks, seen.mask, timings)
+
     def faces(self, rgb: np.ndarray) -> list[Face]:
         """Faces, largest first: the frame letterboxed to a square, as MediaPipe feeds it."""
         height, width = rgb.shape[:2]
         side = max(height, width)
-        top, left = (side - height) // 2, (side - width) // 2
-        square = cv2.copyMakeBorder(
-            rgb, top, side - height - top, left, side - width - left, cv2.BORDER_CONSTANT
-        )
         size = self.detector.width
-        regressors, logits = self.detector.run(
-            cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA)
+        small_w, small_h = max(round(width * size / side), 1), max(round(height * size / side), 1)
+        small = cv2.resize(rgb, (small_w, small_h), interpolation=cv2.INTER_AREA)
+        pad_top, pad_left = (size - small_h) // 2, (size - small_w) // 2
+        square = cv2.copyMakeBorder(
+            small,
+            pad_top,
+            size - small_h - pad_top,
+            pad_left,
+            size - small_w - pad_left,
+            cv2.BORDER_CONSTANT,
         )
+        top, left = pad_top * side / size, pad_left * side / size
+        regressors, logits = self.detector.run(square)
         scores = sigmoid(logits[0, :, 0])
         chosen = np.flatnonzero(scores >= FACE_SCORE)
         if not len(chosen):

@@ -38,6 +38,7 @@ class SessionConfig:
     tensorrt_cache: Path | None = None
     server: str | None = None  # --engine triton
     protocol: str = "http"
+    spin: bool = True  # see EngineRequest.spin
 
     def engine_request(self) -> EngineRequest:
         return EngineRequest(
@@ -49,6 +50,7 @@ class SessionConfig:
             self.tensorrt_cache,
             self.server,
             self.protocol,
+            self.spin,
         )
 
 

@@ -8,7 +8,6 @@ from collections import Counter, deque
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import tomllib
 
@@ -18,7 +17,7 @@ from edge.core.results import VerdictStatus as Status
 from edge.core.types import Detections, Person
 from edge.core.vocabulary import CANONICAL_ID, TOO_RARE, Sight, plural
 from edge.judge import person_rules
-from edge.judge.frame_facts import FrameFacts, frame_facts
+from edge.judge.frame_facts import FrameFacts, ImageFacts, frame_facts
 
 SECTIONS = (
     "people",
@@ -121,8 +120,7 @@ def check_clutter(facts: FrameFacts, sight: Sight, config: dict[str, Any]) -> Ve
     names = [n for n in config["objects"] if n in sight.visible]
     items = _count(_on_background(facts), names)
     background = facts.background
-    edges = cv2.Canny(facts.gray, 100, 200) > 0
-    density = round(float(edges[background].mean()), 3) if background.any() else 0.0
+    density = round(facts.mean_over(facts.edges, background), 3) if background.any() else 0.0
     evidence = {"loose_items": items, "edge_density": density}
     if items >= config["fail_items"] or density > config["fail_edges"]:
         status: Status = "fail"
@@ -154,14 +152,14 @@ def check_helps(facts: FrameFacts, sight: Sight, config: dict[str, Any]) -> Verd
 
 
 def check_frame(
-    image: np.ndarray,
+    image: np.ndarray | ImageFacts,
     detections: Detections,
     sight: Sight,
     config: dict[str, dict[str, Any]],
     person: Person | None = None,
 ) -> CheckReport:
-    """The verdicts for one frame; `person` is what the person models saw (None: they did not
-    run, and you are the largest person box)."""
+    """The verdicts for one frame (or its `ImageFacts`); `person` is what the person models
+    saw (None: they did not run, and you are the largest person box)."""
     facts = frame_facts(image, detections, person)
     return CheckReport(
         (

@@ -38,8 +38,22 @@ def _box_mask(shape: tuple[int, ...], box: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class ImageFacts:
+    """What the check reads from the picture alone (computed beside the models)."""
+
+    gray: np.ndarray
+    edges: np.ndarray  # bool: Canny edges, for the background's busyness
+
+
+def image_facts(image: np.ndarray) -> ImageFacts:
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    return ImageFacts(gray, cv2.Canny(gray, 100, 200) > 0)
+
+
+@dataclass(frozen=True)
 class FrameFacts:
     gray: np.ndarray
+    edges: np.ndarray
     detections: Detections
     found_by: FoundBy | None  # None: nobody in view
     face: Face | None
@@ -48,6 +62,11 @@ class FrameFacts:
     you_mask: np.ndarray  # bool: your pixels (your outline, else your box)
     background: np.ndarray  # bool: nobody's pixels
     others: int  # people in view besides you
+
+    def mean_over(self, values: np.ndarray, mask: np.ndarray) -> float:
+        """The mean of `values` (gray or edges) where `mask` holds (OpenCV's masked mean: a
+        fraction of NumPy's boolean indexing on a full frame)."""
+        return float(cv2.mean(values.view(np.uint8), mask.view(np.uint8))[0])
 
     @property
     def you(self) -> bool:
@@ -79,10 +98,13 @@ class FrameFacts:
         return crop, oval, (left, top)
 
 
-def frame_facts(image: np.ndarray, detections: Detections, person: Person | None) -> FrameFacts:
+def frame_facts(
+    image: np.ndarray | ImageFacts, detections: Detections, person: Person | None
+) -> FrameFacts:
     """The facts of one frame. Without `person` (the person models did not run) you are the
     largest person box, as the detector alone can tell."""
-    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    seen = image if isinstance(image, ImageFacts) else image_facts(image)
+    gray = seen.gray
     boxes = detections.xyxy[detections.class_id == CANONICAL_ID["person"]].astype(np.float32)
     faces = person.faces if person is not None else ()
     segmented = (
@@ -117,6 +139,7 @@ def frame_facts(image: np.ndarray, detections: Detections, person: Person | None
             others += 1
     return FrameFacts(
         gray=gray,
+        edges=seen.edges,
         detections=detections,
         found_by=found_by,
         face=face,

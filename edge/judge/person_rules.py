@@ -54,7 +54,7 @@ def _your_level(facts: FrameFacts) -> tuple[float, str]:
     rows = np.flatnonzero(facts.you_mask.any(axis=1))
     head = facts.you_mask.copy()
     head[rows[0] + max((rows[-1] - rows[0]) // 5, 1) :] = False  # the top fifth: your head
-    return float(facts.gray[head].mean()), f"your head ({NO_FACE})"
+    return facts.mean_over(facts.gray, head), f"your head ({NO_FACE})"
 
 
 def check_lighting(facts: FrameFacts, config: dict[str, Any]) -> Verdict:
@@ -113,7 +113,7 @@ def check_backlight(facts: FrameFacts, config: dict[str, Any]) -> Verdict:
     if not facts.background.any():
         return Verdict("backlight", title, "not_checked", "you fill the frame: no background")
     you, where = _your_level(facts)
-    background = float(facts.gray[facts.background].mean())
+    background = facts.mean_over(facts.gray, facts.background)
     ratio = round(background / max(you, 1.0), 2)
     status = _graded(ratio, config["warn_ratio"], config["fail_ratio"])
     reason = f"the background is {ratio:.2f}× as bright as {where}"

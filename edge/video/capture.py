@@ -20,6 +20,7 @@ from edge.core.errors import OfficeScoreError
 from edge.inference.modelcard import bundled_dir
 
 DEMO_CLIP = "demo.mp4"
+CALL_DEMO_CLIP = "call_demo.mp4"  # someone on a call: for `check --source call-demo`
 URL_PREFIXES = ("rtsp://", "rtmp://", "http://", "https://", "udp://", "tcp://")
 OPEN_TIMEOUT_MS = 5000
 
@@ -44,11 +45,12 @@ class CaptureStats:
 
 
 def resolve_source(spec: str) -> int | str:
-    """`0`/`1`… → camera index, `demo` → bundled clip, URL → as is, else an existing file."""
+    """`0`/`1`… → camera index, `demo` / `call-demo` → a bundled clip (home offices / someone on
+    a call), URL → as is, else an existing file."""
     if spec.isdigit():
         return int(spec)
-    if spec == "demo":
-        return str(bundled_dir() / DEMO_CLIP)
+    if spec in ("demo", "call-demo"):
+        return str(bundled_dir() / (DEMO_CLIP if spec == "demo" else CALL_DEMO_CLIP))
     if spec.startswith(URL_PREFIXES):
         return spec
     path = Path(spec)

@@ -64,7 +64,7 @@ class LiveSummary:
         recent = list(timings)
         self.stage_p50_ms = {
             stage: float(np.median([t[stage] for t in recent if stage in t]))
-            for stage in (recent[0] if recent else {})
+            for stage in dict.fromkeys(stage for t in recent for stage in t)
         }
 
     def line(self) -> str:
