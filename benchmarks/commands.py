@@ -110,9 +110,7 @@ def bench(
     ] = None,
     loop_rounds: Annotated[
         int,
-        typer.Option(
-            min=1, help="Loop: rounds of loop, then model alone; --call: rounds, at least 5."
-        ),
+        typer.Option(min=1, help="Loop: rounds of loop, then model alone (medians)."),
     ] = 3,
     person: Annotated[
         bool, flag("--person", help="Also time the video-call check's person models.")
@@ -124,6 +122,9 @@ def bench(
             "clip): the video-call check's speed target."
         ),
     ] = None,
+    call_rounds: Annotated[
+        int, typer.Option(min=1, help="--call: turns of live then check (median ratio).")
+    ] = 5,
     json_output: Annotated[bool, flag("--json", help="Print everything as JSON.")] = False,
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Write the table as CSV.")] = None,
     plot: Annotated[Path | None, typer.Option(help="Write a stage-latency plot (PNG).")] = None,
@@ -136,6 +137,8 @@ def bench(
     call_speed: CallCheckSpeed | None = None
     model_paths: list[Path | None] = list(model) if model else [None]
     with user_errors(), optional_dependencies():
+        if call is not None:
+            resolve_source(call)  # a missing video is said before anything is timed
         sizes = [parse_size(s) for s in size or ["480x640"]]
         for frame_size in sizes:
             if frame_size is None:
@@ -224,7 +227,7 @@ def bench(
             options = ["--device", device.value, "--threads", str((threads or [2])[0])]
             if model_paths[0] is not None:
                 options += ["--model", str(model_paths[0])]
-            call_speed = call_check_speed(call, max(loop_rounds, 5), options, say)
+            call_speed = call_check_speed(call, call_rounds, options, say)
         if csv_path:
             write_csv(results, csv_path)
         if plot:

@@ -48,7 +48,8 @@ def serve(
     ] = False,
     log: Annotated[Path | None, typer.Option(help="Write Triton's own log here.")] = None,
 ) -> None:
-    """Serve a detector on a local Triton server until Ctrl-C or SIGTERM."""
+    """Serve a detector (and the video-call check's person models) on a local Triton server
+    until Ctrl-C or SIGTERM."""
     folder = triton_env or environment_folder()
     with user_errors():
         if setup:
@@ -62,7 +63,8 @@ def serve(
         signal.signal(signal.SIGTERM, _stop_on_sigterm)
         with running_server(environment, request, log) as process:
             say(
-                f"serving {path.stem} on http://{host}:{port} and grpc://{host}:{grpc_port}; "
+                f"serving {path.stem} and the video-call check's person models on "
+                f"http://{host}:{port} and grpc://{host}:{grpc_port}; "
                 f"clients: --engine triton --server {host}:{port} (Ctrl-C stops)"
             )
             try:

@@ -43,6 +43,7 @@ class TritonRequest:
     tensorrt: bool = False  # GPU: let ONNX Runtime hand the graph to TensorRT, in fp16
     threads: int = 0  # ONNX Runtime intra-op threads per instance (0: its default)
     python_backend: bool = False  # model.py running ONNX Runtime, for Triton without its backend
+    with_card: bool = True  # the detector's card beside it (the person models' are in models/)
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def write_repository(request: TritonRequest) -> Path:
         raise OfficeScoreError(f"model file not found: {request.model}")
     proto = onnx.load(str(request.model), load_external_data=False)
     inputs, outputs = graph_tensors(proto)
-    card = card_text(request.model, proto)
+    card = card_text(request.model, proto) if request.with_card else None
     folder = request.repo / request.name
     try:
         if folder.exists():
@@ -153,7 +154,8 @@ def write_repository(request: TritonRequest) -> Path:
         if request.python_backend:
             shutil.copyfile(PYTHON_MODEL, folder / "1" / "model.py")
         (folder / "config.pbtxt").write_text(config_text(request, inputs, outputs))
-        (folder / "officescore.toml").write_text(card)
+        if card is not None:
+            (folder / "officescore.toml").write_text(card)
     except OSError as error:
         raise OfficeScoreError(f"cannot write {folder}: {error.strerror or error}") from None
     return folder

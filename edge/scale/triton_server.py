@@ -27,6 +27,8 @@ from pathlib import Path
 
 from edge.core.errors import OfficeScoreError
 from edge.core.paths import user_cache_root
+from edge.inference.modelcard import bundled_dir
+from edge.inference.person import load_cards
 from edge.scale.triton_repository import TritonRequest, write_repository
 
 SERVER_PACKAGES = ("nvidia-pytriton==0.7.0", "numpy<2", "onnxruntime>=1.20")
@@ -177,20 +179,24 @@ def wait_until_ready(process: subprocess.Popen[bytes], url: str, timeout_s: floa
 def running_server(
     environment: ServerEnvironment, request: ServeRequest, log: Path | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Start Triton on a repository made for `request.model`; stop it (and wait) on exit."""
+    """Start Triton on a repository made for `request.model` and the video-call check's person
+    models; stop it (and wait) on exit."""
     with tempfile.TemporaryDirectory(prefix="officescore-serve-") as folder:
         workspace = Path(folder)
-        write_repository(
-            TritonRequest(
-                request.model,
-                workspace / "models",
-                request.model.stem,
-                request.max_batch,
-                request.instances,
-                threads=request.threads,
-                python_backend=True,
+        person_models = [bundled_dir() / card["file"] for card in load_cards().values()]
+        for model in [request.model, *person_models]:
+            write_repository(
+                TritonRequest(
+                    model,
+                    workspace / "models",
+                    model.stem,
+                    request.max_batch,
+                    request.instances,
+                    threads=request.threads,
+                    python_backend=True,
+                    with_card=model == request.model,
+                )
             )
-        )
         log_path = log or workspace / "tritonserver.log"
         with log_path.open("wb") as log_file:
             process = subprocess.Popen(

@@ -7,11 +7,12 @@ import json
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 from edge.inference.engines import openvino_has_bf16
 from officescore.cli import app
-from tests.conftest import runner
+from tests.conftest import runner, write_video
 
 
 def test_bench_bundled_detector_with_loop_json_csv_and_plot(photos: Path, tmp_path: Path) -> None:
@@ -149,3 +150,22 @@ def test_bench_times_the_person_models_as_stages_of_their_own() -> None:
     assert "inference_p50_ms" not in person and person["parity_vs_onnxruntime_fp32"] is None
     table = runner.invoke(app, args).stdout
     assert "segmentation" in table and "landmarks" in table
+
+
+def test_bench_call_compares_the_check_with_live_in_turns(
+    portrait: np.ndarray, tmp_path: Path
+) -> None:
+    frames = [cv2.resize(portrait, (410, 480))] * 12
+    video = write_video(tmp_path / "call.mp4", frames)
+    args = ["bench", "--call", str(video), "--call-rounds", "2", "--iterations", "1"]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.stderr
+    speed = json.loads(result.stdout)["call_check"]
+    assert len(speed["live_fps"]) == len(speed["check_fps"]) == 2
+    assert all(fps > 0 for fps in speed["live_fps"] + speed["check_fps"])
+    assert speed["target"] == 0.6 and speed["met"] == (speed["share"] >= 0.6)
+    line = next(x for x in runner.invoke(app, args).stdout.splitlines() if "video-call" in x)
+    assert f"video-call check on {video}: " in line and "of live (median of rounds " in line
+    missing = runner.invoke(app, ["bench", "--call", str(tmp_path / "nope.mp4")])
+    assert missing.exit_code == 2
+    assert missing.stderr == f"error: video source not found: {tmp_path / 'nope.mp4'}\n"

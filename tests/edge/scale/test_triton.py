@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from queue import Empty, Queue
 
 import cv2
@@ -67,7 +68,9 @@ class Server:
         )
         assert self.process.stderr is not None
         first = self.process.stderr.readline()  # printed once the server is ready
-        assert first.startswith("serving yolox_nano on http://127.0.0.1:"), first
+        assert first.startswith(
+            "serving yolox_nano and the video-call check's person models on "
+        ), first
         self.family = [self.process.pid] + [
             child.pid for child in psutil.Process(self.process.pid).children(recursive=True)
         ]
@@ -292,3 +295,22 @@ def test_the_servers_raw_outputs_equal_onnx_runtimes(server: Server, protocol: s
     near, far = local.engine.run(inputs), remote.engine.run(inputs)
     assert [a.shape for a in far] == [a.shape for a in near]
     assert max(float(np.abs(a - b).max()) for a, b in zip(near, far, strict=True)) <= 1e-5
+
+
+def test_the_video_call_check_on_triton_equals_the_local_check(
+    server: Server, portrait_path: Path
+) -> None:
+    """`serve` serves the person models beside the detector: the check's face, landmarks and
+    segmentation come from the server and give the local verdicts and evidence."""
+
+    def checked(args: list[str]) -> dict[str, object]:
+        result = runner.invoke(app, ["check", str(portrait_path), "--json", *args])
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)
+
+    local = checked([])
+    remote = checked(["--engine", "triton", "--server", f"127.0.0.1:{server.http_port}"])
+    assert remote["engine"] == "triton"
+    assert remote["check"]["criteria"] == local["check"]["criteria"]
+    statuses = {c["id"]: c["status"] for c in remote["check"]["criteria"]}
+    assert statuses["camera_angle"] == statuses["sharpness"] == "pass"
