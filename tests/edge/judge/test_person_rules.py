@@ -11,6 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
+from edge.core.results import Verdict
+from edge.core.types import Person
 from edge.inference.pipeline import PipelineConfig
 from edge.judge.person_rules import head_pose
 from edge.runs.background_check import CheckConfig, Checker
@@ -46,8 +48,20 @@ def test_the_portrait_passes_everything_about_her(checker: Checker, portrait: np
     assert {"faces", "landmarks", "segmentation", "check"} <= set(result.timings_ms)
 
 
+def seen(checker: Checker, image: np.ndarray) -> Person:
+    person = checker.check(image, "test").person
+    assert person is not None
+    return person
+
+
+def verdict_of(checker: Checker, image: np.ndarray, criterion: str) -> Verdict:
+    report = checker.check(image, "test").check
+    assert report is not None
+    return next(v for v in report.verdicts if v.id == criterion)
+
+
 def face_box(checker: Checker, portrait: np.ndarray) -> list[int]:
-    face = checker.check(portrait, "portrait").person.face  # type: ignore[union-attr]
+    face = seen(checker, portrait).face
     assert face is not None
     return [int(v) for v in face.box]
 
@@ -65,7 +79,7 @@ def test_half_the_face_in_shadow_flips_lighting_as_uneven(
     shadowed[:, : (x0 + x1) // 2] *= 0.4
     changed = shadowed.astype(np.uint8)
     assert flipped(checker, portrait, changed) == {"lighting"}
-    lighting = next(v for v in checker.check(changed, "x").check.verdicts if v.id == "lighting")  # type: ignore[union-attr]
+    lighting = verdict_of(checker, changed, "lighting")
     assert lighting.evidence["balance"] < 0.55 and "one side of your face" in lighting.reason
 
 
@@ -83,7 +97,7 @@ def test_a_crop_of_the_face_alone_is_too_close(checker: Checker, portrait: np.nd
     x0, y0, x1, y1 = face_box(checker, portrait)
     crop = portrait[max(y0, 0) : y1, max(x0, 0) : x1]
     assert flipped(checker, portrait, crop) == {"distance"}
-    distance = next(v for v in checker.check(crop, "x").check.verdicts if v.id == "distance")  # type: ignore[union-attr]
+    distance = verdict_of(checker, crop, "distance")
     assert distance.status == "fail" and distance.reason.startswith("too close")
 
 
@@ -92,9 +106,9 @@ def test_a_tilted_camera_flips_camera_angle(checker: Checker, portrait: np.ndarr
     turn = cv2.getRotationMatrix2D((width / 2, height / 2), 20, 1.0)
     rotated = cv2.warpAffine(portrait, turn, (width, height), borderMode=cv2.BORDER_REFLECT)
     assert flipped(checker, portrait, rotated) == {"camera_angle"}
-    level = head_pose(checker.check(portrait, "x").person.landmarks)  # type: ignore[union-attr,arg-type]
-    tilted = head_pose(checker.check(rotated, "x").person.landmarks)  # type: ignore[union-attr,arg-type]
-    assert tilted[2] - level[2] == pytest.approx(-20, abs=3)  # roll follows the camera
+    level, tilted = seen(checker, portrait).landmarks, seen(checker, rotated).landmarks
+    assert level is not None and tilted is not None
+    assert head_pose(tilted)[2] - head_pose(level)[2] == pytest.approx(-20, abs=3)  # the roll
 
 
 def test_a_blurred_face_flips_sharpness(checker: Checker, portrait: np.ndarray) -> None:
@@ -138,3 +152,26 @@ def test_check_cli_on_the_portrait_draws_the_face_and_the_guides(
     assert changed[height // 3, :].mean() > 0.8
     corner = np.abs(picture[:20, :20] - portrait[:20, :20]).mean()
     assert corner > 3  # the background's tint, where she is not
+
+
+def test_head_pose_reads_pitch_and_yaw_from_the_landmarks_depth(
+    checker: Checker, portrait: np.ndarray
+) -> None:
+    """Her real landmarks turned in 3-D: chin towards the camera is pitch up (the camera looks
+    up at you), her left cheek towards it is yaw to her left."""
+    landmarks = seen(checker, portrait).landmarks
+    assert landmarks is not None
+    centre = landmarks.mean(axis=0)
+    pitch, yaw, _ = head_pose(landmarks)
+    turn = np.radians(20)
+    x, y, z = (landmarks - centre).T  # y down, z away from the camera
+    tilted_back = np.stack(
+        [x, y * np.cos(turn) + z * np.sin(turn), z * np.cos(turn) - y * np.sin(turn)], 1
+    )
+    assert head_pose(tilted_back + centre)[0] - pitch == pytest.approx(20, abs=0.5)
+    turned = np.stack(
+        [x * np.cos(turn) + z * np.sin(turn), y, z * np.cos(turn) - x * np.sin(turn)], 1
+    )
+    assert head_pose(turned + centre)[1] - yaw == pytest.approx(20, abs=0.5)
+    angle = verdict_of(checker, portrait, "camera_angle")
+    assert abs(angle.evidence["pitch"]) < 15 and abs(angle.evidence["yaw"]) < 10
