@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -18,8 +18,9 @@ from edge.cli.cli_common import (
 )
 from edge.cli.model_options import ModelOptions, with_model_options
 from edge.core.errors import OfficeScoreError
-from edge.inference.session import Purpose
-from edge.video.batch import expand_inputs, prepare_out_dir
+
+if TYPE_CHECKING:
+    from edge.inference.session import Purpose
 
 EXIT_CHECK_FAILED = 1
 
@@ -70,6 +71,7 @@ def check(
     from edge.runs.background_check import CheckConfig, Checker
     from edge.runs.background_check import explain as explain_thresholds
     from edge.runs.live_check import check_live
+    from edge.video.batch import expand_inputs, prepare_out_dir
 
     failures: list[str] = []
     with user_errors():

@@ -9,7 +9,7 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -29,12 +29,12 @@ from edge.cli.cli_common import (
 )
 from edge.cli.model_options import ModelOptions, with_model_options
 from edge.core.errors import OfficeScoreError
-from edge.core.results import Result
 from edge.core.vocabulary import plural
-from edge.inference.pipeline import Pipeline, PipelineConfig
 from edge.inference.zoo import BUNDLED_NAME, resolve_model
-from edge.video.batch import expand_inputs, prepare_out_dir, score_path
-from edge.video.loop import LiveConfig, run_live
+
+if TYPE_CHECKING:  # the modules that load OpenCV and the engines are imported when a command runs
+    from edge.core.results import Result
+    from edge.inference.pipeline import PipelineConfig
 
 STRONGER_MODEL_HINT = (
     "the bundled YOLOX-Nano misses many small office objects; "
@@ -73,6 +73,9 @@ def score(
     options: ModelOptions,
 ) -> None:
     """Score photos and videos; print a breakdown per input (or JSON with --json)."""
+    from edge.inference.pipeline import Pipeline
+    from edge.video.batch import expand_inputs, prepare_out_dir, score_path
+
     with user_errors():
         inference = (
             EngineName.onnxruntime if engine is EngineOrRay.ray else EngineName(engine.value)
@@ -114,6 +117,8 @@ def _score_on_ray(
     address: str | None,
     actors: int,
 ) -> None:
+    from edge.video.batch import expand_inputs
+
     with optional_dependencies():
         from edge.scale.ray_scoring import RayJob, run_ray_job
 
@@ -193,6 +198,9 @@ def live(
     options: ModelOptions,
 ) -> None:
     """Score a webcam, stream or video live, in a window or as JSON lines."""
+    from edge.inference.pipeline import Pipeline
+    from edge.video.loop import LiveConfig, run_live
+
     with user_errors():
         pipeline = Pipeline(options.pipeline_config("live"))
         live_config = LiveConfig(

@@ -31,9 +31,11 @@ from edge.cli.cli_common import (
     ThreadsOption,
     say,
 )
-from edge.inference.pipeline import PipelineConfig
-from edge.inference.session import Purpose, SessionConfig
 from edge.inference.zoo import resolve_model
+
+if typing.TYPE_CHECKING:
+    from edge.inference.pipeline import PipelineConfig
+    from edge.inference.session import Purpose
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
@@ -57,6 +59,9 @@ class ModelOptions:
 
     def pipeline_config(self, purpose: Purpose) -> PipelineConfig:
         """These options as a pipeline config (a zoo name is resolved, and pulled, here)."""
+        from edge.inference.pipeline import PipelineConfig
+        from edge.inference.session import SessionConfig
+
         session = SessionConfig(
             model_path=resolve_model(self.model, say),
             card_path=self.card,

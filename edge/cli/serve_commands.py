@@ -13,14 +13,6 @@ import typer
 from edge.cli.cli_common import ModelOption, flag, say, user_errors
 from edge.inference.modelcard import bundled_model_path
 from edge.inference.zoo import resolve_model
-from edge.scale.triton_server import (
-    ServeRequest,
-    environment_folder,
-    find_environment,
-    running_server,
-    set_up_environment,
-    watch,
-)
 
 
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -50,6 +42,15 @@ def serve(
 ) -> None:
     """Serve a detector (and the video-call check's person models) on a local Triton server
     until Ctrl-C or SIGTERM."""
+    from edge.scale.triton_server import (
+        ServeRequest,
+        environment_folder,
+        find_environment,
+        running_server,
+        set_up_environment,
+        watch,
+    )
+
     folder = triton_env or environment_folder()
     with user_errors():
         if setup:

@@ -74,7 +74,8 @@ class Detector:
         # a card may leave out the input's name; a one-input graph only has one to give
         named = "name" in self.card.settings.get("input", {})
         self._single_input = None if named or len(graph_inputs) != 1 else graph_inputs[0]
-        self.warm_up()
+        if config.purpose == "live":  # the first frame on screen should not wait for allocation
+            self.warm_up()
 
     def _size(self, config: SessionConfig) -> int | None:
         if config.imgsz is not None:

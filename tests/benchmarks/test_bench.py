@@ -169,3 +169,15 @@ def test_bench_call_compares_the_check_with_live_in_turns(
     missing = runner.invoke(app, ["bench", "--call", str(tmp_path / "nope.mp4")])
     assert missing.exit_code == 2
     assert missing.stderr == f"error: video source not found: {tmp_path / 'nope.mp4'}\n"
+
+
+def test_bench_startup_times_the_real_processes(photos: Path) -> None:
+    photo = photos / "cctv_office_train283.jpg"
+    args = ["bench", "--startup", "--photo", str(photo), "--iterations", "1", "--warmup", "0"]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.stderr
+    startup = json.loads(result.stdout)["startup"]
+    assert startup["photo"] == str(photo)
+    for key in ("imports_s", "score_s", "help_s"):
+        assert len(startup[key]) == 5 and all(seconds > 0 for seconds in startup[key])
+    assert startup["score_ratio"] > 1  # scoring a photo imports more than the bare imports
