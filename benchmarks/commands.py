@@ -43,8 +43,8 @@ def engine_rows(
     """ONNX Runtime fp32 first (the reference), then every asked engine × precision it runs."""
     rows = [("onnxruntime", "fp32")]
     for engine in engines or [EngineOrRay.onnxruntime]:
-        if engine is EngineOrRay.ray:
-            continue  # throughput only
+        if engine in (EngineOrRay.ray, EngineOrRay.auto):
+            continue  # ray: throughput only; auto: bench compares the engines themselves
         for precision in precisions or [Precision.fp32]:
             runs = engine is EngineOrRay.openvino or precision is Precision.fp32
             if runs and (engine.value, precision.value) not in rows:

@@ -116,7 +116,10 @@ def check(
             console = stdout()
             console.print(table)
             console.print(
-                f"judged by {result.model} on {result.engine} {result.device}\n", markup=False
+                f"judged by {result.model} on {result.engine} {result.device}"
+                + (f" ({result.engine_why})" if result.engine_why else "")
+                + "\n",
+                markup=False,
             )
     if failures:
         say(f"verdict: fail: {'; '.join(failures)} (exit {EXIT_CHECK_FAILED})")

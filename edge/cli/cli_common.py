@@ -33,6 +33,7 @@ class Device(str, Enum):
 
 
 class EngineName(str, Enum):
+    auto = "auto"  # the faster of ONNX Runtime and OpenVINO on this CPU, measured once
     onnxruntime = "onnxruntime"
     openvino = "openvino"
     triton = "triton"
@@ -41,6 +42,7 @@ class EngineName(str, Enum):
 class EngineOrRay(str, Enum):
     """`score` and `bench` can also hand their work to Ray Data (actors run ONNX Runtime)."""
 
+    auto = "auto"
     onnxruntime = "onnxruntime"
     openvino = "openvino"
     triton = "triton"
@@ -181,7 +183,10 @@ ImgszOption = Annotated[
 ]
 EngineOption = Annotated[
     EngineName,
-    typer.Option(help="Inference engine: local ONNX Runtime or OpenVINO, or a Triton server."),
+    typer.Option(
+        help="Inference engine: auto (the faster of ONNX Runtime and OpenVINO on this CPU, "
+        "measured once and remembered), onnxruntime, openvino, or triton (a server)."
+    ),
 ]
 ServerOption = Annotated[
     str | None,

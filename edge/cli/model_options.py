@@ -52,7 +52,7 @@ class ModelOptions:
     conf: ConfOption = None
     rubric: RubricOption = None
     imgsz: ImgszOption = None
-    engine: EngineOption = EngineName.onnxruntime
+    engine: EngineOption = EngineName.auto
     precision: PrecisionOption = Precision.fp32
     server: ServerOption = None
     protocol: ProtocolOption = Protocol.http

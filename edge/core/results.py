@@ -95,6 +95,7 @@ class Result:
     timings_ms: Mapping[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     person: Person | None = None  # what the check's person models saw; drawn, not recorded
+    engine_why: str = ""  # --engine auto: why this engine
 
     def to_record(self) -> dict[str, Any]:
         """Plain data (JSON-ready), with the same keys for every kind of input."""
@@ -110,6 +111,7 @@ class Result:
             "engine": self.engine,
             "device": self.device,
             "precision": self.precision,
+            "engine_why": self.engine_why,
             "score": None if score is None else score.value,
             "coverage": None if score is None else score.coverage,
             "criteria": [] if score is None else [_fields(c) for c in score.criteria],

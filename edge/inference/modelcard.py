@@ -68,6 +68,9 @@ class ModelCard:
         return np.array([float(per_label.get(x, default)) for x in self.labels], np.float32)
 
 
+DEMO_CLIP = "demo.mp4"  # the bundled clip of home offices (models/SOURCES.md)
+
+
 def bundled_dir() -> Path:
     """The `models/` folder installed beside this package: found from this file, not through
     sys.path, so a `models/` folder in the working directory cannot hide it."""

@@ -72,6 +72,7 @@ class Pipeline:
             engine=ran.engine,
             device=ran.device,
             precision=ran.precision,
+            engine_why=self.detector.engine_why,
             detections=detections,
             **fields,  # type: ignore[arg-type]
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -12,14 +12,19 @@ import numpy as np
 from edge.core.errors import OfficeScoreError, first_line
 from edge.core.types import Detections
 from edge.inference.adapters import Adapter, make_adapter
+from edge.inference.engine_choice import auto_without_measuring, choose_engine
 from edge.inference.engines import Engine, EngineRequest, EngineUnavailable, open_engine
 from edge.inference.modelcard import (
+    DEMO_CLIP,
     ModelCard,
+    bundled_dir,
     bundled_model_path,
     card_from_metadata,
+    file_sha256,
     load_card_file,
     verify_sha256,
 )
+from edge.inference.postprocess import match_detections
 
 Purpose = Literal["photo", "live"]
 
@@ -64,7 +69,13 @@ class Detector:
         card = load_card_file(model_path, config.card_path)
         if card is not None and card.sha256:
             verify_sha256(model_path, card.sha256)
-        self.engine: Engine = open_engine(config.engine_request(), model_path)
+        request = config.engine_request()
+        self.engine_why = ""  # with --engine auto: why this engine
+        if request.engine == "auto":
+            fixed = auto_without_measuring(request)
+            engine_name, self.engine_why = fixed or ("onnxruntime", "")
+            request = replace(request, engine=engine_name)
+        self.engine: Engine = open_engine(request, model_path)
         if card is None:
             card = card_from_metadata(model_path, self.engine.metadata)
         self.card: ModelCard = card
@@ -74,6 +85,8 @@ class Detector:
         # a card may leave out the input's name; a one-input graph only has one to give
         named = "name" in self.card.settings.get("input", {})
         self._single_input = None if named or len(graph_inputs) != 1 else graph_inputs[0]
+        if config.engine == "auto" and not self.engine_why:
+            self.engine, self.engine_why = self._faster_engine(request, model_path)
         if config.purpose == "live":  # the first frame on screen should not wait for allocation
             self.warm_up()
 
@@ -105,6 +118,31 @@ class Detector:
             self._threshold_cache[conf] = self.card.class_conf(conf)
         return self._threshold_cache[conf]
 
+    def _faster_engine(self, request: EngineRequest, model_path: Path) -> tuple[Engine, str]:
+        def inputs(frame: np.ndarray) -> dict[str, np.ndarray]:
+            prepared = self.adapter.prepare(frame).inputs
+            if self._single_input and len(prepared) == 1:
+                return {self._single_input: next(iter(prepared.values()))}
+            return prepared
+
+        shape_only = inputs(np.zeros((480, 640, 3), np.uint8))
+        frame = demo_frame()
+        thresholds = self._thresholds(None)
+        prepared = self.adapter.prepare(frame)
+
+        def same(ours: list[np.ndarray], theirs: list[np.ndarray]) -> bool:
+            a = self.adapter.decode(ours, prepared, thresholds)
+            b = self.adapter.decode(theirs, prepared, thresholds)
+            pairs = match_detections(a.xyxy, a.label, a.confidence, b.xyxy, b.label)
+            if len(pairs) != max(len(a), len(b)):
+                return False
+            return all(float(np.abs(a.xyxy[i] - b.xyxy[j]).max()) <= 1.0 for i, j in pairs)
+
+        digest = self.card.sha256 or file_sha256(model_path)
+        return choose_engine(
+            self.engine, request, model_path, digest, shape_only, lambda: inputs(frame), same
+        )
+
     def warm_up(self) -> None:
         self.detect(np.zeros((480, 640, 3), np.uint8), conf=1.0)
 
@@ -134,3 +172,11 @@ class Detector:
             "postprocess": (done_at - inferred_at) * 1e3,
         }
         return detections, timings
+
+
+def demo_frame() -> np.ndarray:
+    """A real frame to measure engines on: the demo clip's first (a home office)."""
+    import cv2
+
+    ok, frame = cv2.VideoCapture(str(bundled_dir() / DEMO_CLIP)).read()
+    return frame if ok else np.full((480, 640, 3), 114, np.uint8)

@@ -40,7 +40,8 @@ class Checker:
         session = replace(config.pipeline.session, spin=False)
         self.pipeline = Pipeline(replace(config.pipeline, session=session))
         # the small person models run best on one thread, beside the detector's
-        request = replace(session.engine_request(), precision="fp32", threads=1)
+        chosen = self.pipeline.detector.engine.ran.engine  # what `auto` came to
+        request = replace(session.engine_request(), engine=chosen, precision="fp32", threads=1)
         self.person_models = PersonModels(request)
         self.beside = ThreadPoolExecutor(1, thread_name_prefix="person-models")
         self.thresholds = load_check_config(config.thresholds or bundled_dir() / "check.toml")

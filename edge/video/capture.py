@@ -17,9 +17,8 @@ import cv2
 import numpy as np
 
 from edge.core.errors import OfficeScoreError
-from edge.inference.modelcard import bundled_dir
+from edge.inference.modelcard import DEMO_CLIP, bundled_dir
 
-DEMO_CLIP = "demo.mp4"
 CALL_DEMO_CLIP = "call_demo.mp4"  # someone on a call: for `check --source call-demo`
 URL_PREFIXES = ("rtsp://", "rtmp://", "http://", "https://", "udp://", "tcp://")
 OPEN_TIMEOUT_MS = 5000
