@@ -23,7 +23,8 @@ class DetectionParity:
     found: int
     label_agreement: float
     max_box_error_px: float
-    min_mask_iou: float | None
+    min_mask_iou: float | None  # over the pixels not within 0.05 of the threshold in either
+    uncertain_share: float | None = None  # of the matched masks' pixels, those left out
 
     @property
     def at_parity(self) -> bool:
@@ -45,17 +46,27 @@ def detection_parity(reference: Detections, other: Detections) -> DetectionParit
     box_error = max(
         (float(np.abs(reference.xyxy[i] - other.xyxy[j]).max()) for i, j in pairs), default=0.0
     )
-    min_iou = None
+    min_iou = share = None
     if reference.mask is not None and other.mask is not None and pairs:
         ref_masks, other_masks = reference.mask.dense(), other.mask.dense()
-        ious = [mask_iou(ref_masks[i], other_masks[j]) for i, j in pairs]
+        ious, left_out, covered = [], 0, 0
+        for i, j in pairs:
+            certain = None
+            if reference.mask.uncertain is not None and other.mask.uncertain is not None:
+                near = reference.mask.dense(uncertain=True)[i] | other.mask.dense(uncertain=True)[j]
+                union = ref_masks[i] | other_masks[j] | near
+                left_out, covered = left_out + int(near.sum()), covered + int(union.sum())
+                certain = ~near
+            ious.append(mask_iou(ref_masks[i], other_masks[j], certain))
         min_iou = min(ious) if ious else 1.0
+        share = left_out / covered if covered else None
     return DetectionParity(
         len(reference),
         len(other),
         len(pairs) / total if total else 1.0,
         box_error,
         min_iou,
+        share,
     )
 
 

@@ -122,6 +122,8 @@ def _parity_cell(row: dict[str, Any]) -> str:
         reference = detector and row["backend"] == "onnxruntime" and row["precision"] == "fp32"
         return "reference" if reference else "—"
     masks = "" if parity["min_mask_iou"] is None else f", mask IoU ≥ {parity['min_mask_iou']:.3f}"
+    if parity.get("uncertain_share") is not None:
+        masks += f" ({parity['uncertain_share']:.1%} of mask pixels near p = 0.5 left out)"
     verdict = "at parity" if parity["at_parity"] else "NOT at parity"
     return (
         f"{verdict}: labels {parity['label_agreement']:.0%}, "

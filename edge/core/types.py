@@ -22,6 +22,7 @@ class InstanceMasks:
     frame_hw: tuple[int, int]
     windows: np.ndarray  # N×4 int
     crops: tuple[np.ndarray, ...]
+    uncertain: tuple[np.ndarray, ...] | None = None  # pixels near the threshold, where kept
 
     def __post_init__(self) -> None:
         if self.windows.shape != (len(self.crops), 4):
@@ -37,16 +38,21 @@ class InstanceMasks:
         return len(self.crops)
 
     def __getitem__(self, index: np.ndarray | slice) -> InstanceMasks:
-        chosen = np.arange(len(self.crops))[index]
+        chosen = np.arange(len(self.crops))[index].tolist()
+        uncertain = None if self.uncertain is None else tuple(self.uncertain[i] for i in chosen)
         return InstanceMasks(
-            self.frame_hw, self.windows[chosen], tuple(self.crops[i] for i in chosen.tolist())
+            self.frame_hw, self.windows[chosen], tuple(self.crops[i] for i in chosen), uncertain
         )
 
-    def dense(self) -> np.ndarray:
-        """All masks as one N×H×W bool array (N × the frame's size: for small N only)."""
-        out = np.zeros((len(self.crops), *self.frame_hw), bool)
+    def dense(self, uncertain: bool = False) -> np.ndarray:
+        """All masks (or their `uncertain` pixels) as one N×H×W bool array (N × the frame's
+        size: for small N only)."""
+        crops = self.crops if not uncertain else self.uncertain
+        if crops is None:
+            raise ValueError("these masks kept no uncertain pixels")
+        out = np.zeros((len(crops), *self.frame_hw), bool)
         for i, ((x0, y0, x1, y1), crop) in enumerate(
-            zip(self.windows.tolist(), self.crops, strict=True)
+            zip(self.windows.tolist(), crops, strict=True)
         ):
             out[i, y0:y1, x0:x1] = crop
         return out

@@ -105,6 +105,7 @@ class MaskRCNNAdapter:
         self.card = card
         self.labels = np.asarray(card.labels)
         self._tensor = np.empty((3, 0, 0), np.float32)  # CHW RGB 0..1, reused while sizes hold
+        self.uncertain_band = 0.0  # > 0: masks keep the pixels this near the threshold (bench)
 
     def prepare(self, frame: np.ndarray) -> Prepared:
         height, width = frame.shape[:2]
@@ -135,7 +136,7 @@ class MaskRCNNAdapter:
             confidence=scores[keep].astype(np.float32),
             class_id=self.card.canonical_of_label[class_index],
             label=self.labels[class_index],
-            mask=paste_masks(masks[keep], frame_boxes, prepared.frame_hw),
+            mask=paste_masks(masks[keep], frame_boxes, prepared.frame_hw, band=self.uncertain_band),
         )
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.core.errors import first_line
 from edge.core.paths import user_cache_root
 from edge.inference.engines import Engine, EngineRequest, OpenVinoEngine
 
@@ -152,10 +153,13 @@ def choose_engine(
         if cached["engine"] == "openvino":
             return OpenVinoEngine(replace(request, engine="openvino"), model_path), why
         return reference, why
-    candidate = OpenVinoEngine(replace(request, engine="openvino"), model_path)
     measured = probe()
-    same = parity(reference.run(measured), candidate.run(measured))
-    ours, theirs = measure(reference, candidate, measured)
+    try:
+        candidate = OpenVinoEngine(replace(request, engine="openvino"), model_path)
+        same = parity(reference.run(measured), candidate.run(measured))
+        ours, theirs = measure(reference, candidate, measured)
+    except Exception as error:  # OpenVINO's own types: a graph it cannot compile or run
+        return reference, f"onnxruntime: openvino cannot run this model ({first_line(error)})"
     speedup = ours / max(theirs, 1e-6)
     on = f"on this CPU ({cpu_name()}), measured {datetime.date.today().isoformat()}"
     if not same:

@@ -107,19 +107,25 @@ def scale_boxes(
 
 
 def paste_masks(
-    masks: np.ndarray, boxes: np.ndarray, frame_hw: tuple[int, int], threshold: float = 0.5
+    masks: np.ndarray,
+    boxes: np.ndarray,
+    frame_hw: tuple[int, int],
+    threshold: float = 0.5,
+    band: float = 0.0,
 ) -> InstanceMasks:
     """Paste N×M×M mask probabilities into their frame boxes, thresholded.
 
     Follows torchvision's convention (one pixel of zero padding, the box widened by
     (M + 2) / M, bilinear with pixel centres at +0.5), so pasted masks match its own.
     Each mask is resized only to its box by one OpenCV call and kept there: a fully
-    vectorized paste would touch N×H×W pixels instead of the boxes' area.
+    vectorized paste would touch N×H×W pixels instead of the boxes' area. With `band`, the
+    masks also keep which pixels lie within `band` of the threshold (`InstanceMasks.uncertain`):
+    what a comparison of two engines' masks should leave out.
     """
     height, width = frame_hw
     count = len(masks)
     if count == 0:
-        return InstanceMasks(frame_hw, np.zeros((0, 4), np.int64), ())
+        return InstanceMasks(frame_hw, np.zeros((0, 4), np.int64), (), () if band else None)
     size = masks.shape[-1]
     padded = np.pad(masks.astype(np.float32), ((0, 0), (1, 1), (1, 1)))
     centres = (boxes[:, :2] + boxes[:, 2:]) / 2
@@ -142,18 +148,22 @@ def paste_masks(
     )
     visible = finite & (windows[:, 2] > windows[:, 0]) & (windows[:, 3] > windows[:, 1])
     windows[~visible] = 0
-    crops = []
+    crops, uncertain = [], []
     for i in range(count):
         x0, y0, x1, y1 = windows[i].tolist()
         if not visible[i]:
             crops.append(np.zeros((0, 0), bool))
+            uncertain.append(np.zeros((0, 0), bool))
             continue
         resized = cv2.resize(
             padded[i], (int(box_w[i]), int(box_h[i])), interpolation=cv2.INTER_LINEAR
         )
         dy, dx = y0 - corners[i, 1], x0 - corners[i, 0]
-        crops.append(resized[dy : dy + y1 - y0, dx : dx + x1 - x0] >= threshold)
-    return InstanceMasks(frame_hw, windows, tuple(crops))
+        window = resized[dy : dy + y1 - y0, dx : dx + x1 - x0]
+        crops.append(window >= threshold)
+        if band:
+            uncertain.append(np.abs(window - threshold) < band)
+    return InstanceMasks(frame_hw, windows, tuple(crops), tuple(uncertain) if band else None)
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:

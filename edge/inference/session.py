@@ -127,6 +127,7 @@ class Detector:
 
         shape_only = inputs(np.zeros((480, 640, 3), np.uint8))
         frame = demo_frame()
+        self.detect(frame)  # a model that cannot run fails here, in one line, before measuring
         thresholds = self._thresholds(None)
         prepared = self.adapter.prepare(frame)
 
