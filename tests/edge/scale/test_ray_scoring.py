@@ -45,7 +45,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_ray_records_equal_local_scoring(inputs: Path, tmp_path: Path) -> None:
-    local = officescore("score", str(inputs), "--json")
+    local = officescore("score", str(inputs), "--json", "--engine", "onnxruntime")  # as on Ray
     assert local.returncode == 0, local.stderr
     expected = [comparable(json.loads(line)) for line in local.stdout.splitlines()]
     out = tmp_path / "results.jsonl"
