@@ -81,6 +81,7 @@ def cache_key(model_sha256: str, request: EngineRequest, inputs: dict[str, np.nd
             f"openvino={_version('openvino')}",
             shapes,
             f"threads={request.threads}",
+            f"spin={request.spin}",
         ]
     )
 
