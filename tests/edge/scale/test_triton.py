@@ -112,7 +112,7 @@ def scored(args: list[str]) -> list[dict[str, object]]:
 @pytest.mark.parametrize("protocol", ["http", "grpc"])
 def test_scores_on_triton_equal_local_scoring(server: Server, protocol: str) -> None:
     port = server.http_port if protocol == "http" else server.grpc_port
-    local = scored([])
+    local = scored(["--engine", "onnxruntime"])  # the server runs ONNX Runtime too
     remote = scored(["--engine", "triton", "--server", f"127.0.0.1:{port}", "--protocol", protocol])
     assert len(remote) == len(local) == 10
     assert {record["engine"] for record in remote} == {"triton"}
@@ -308,7 +308,7 @@ def test_the_video_call_check_on_triton_equals_the_local_check(
         assert result.exit_code == 0, result.stderr
         return json.loads(result.stdout)
 
-    local = checked([])
+    local = checked(["--engine", "onnxruntime"])  # the server runs ONNX Runtime too
     remote = checked(["--engine", "triton", "--server", f"127.0.0.1:{server.http_port}"])
     assert remote["engine"] == "triton"
     assert remote["check"]["criteria"] == local["check"]["criteria"]
