@@ -68,12 +68,11 @@ class Checker:
     ) -> Looked:
         """Beside the detector: the person models on `image` and the picture's statistics. On
         video, `follow` (an earlier frame's look) lets the models follow your face by its
-        landmarks, and `reuse` stands for this frame instead of running them."""
-        picture = image_facts(image)
-        if reuse is not None:
-            return reuse.result()[0], picture
+        landmarks, and `reuse` (an earlier frame's look) stands for this frame."""
+        if reuse is not None:  # the picture's statistics too: they go with the person's mask
+            return reuse.result()
         previous = follow.result()[0] if follow is not None else None
-        return self.person_models.see(image, previous=previous), picture
+        return self.person_models.see(image, previous=previous), image_facts(image)
 
     def judge(
         self,
