@@ -115,6 +115,13 @@ class Detections:
         return np.bincount(self.class_id, minlength=len(CANONICAL_NAMES))
 
 
+# MediaPipe face-mesh landmark indices: the face's midline, its sides and its eyes
+FOREHEAD, CHIN = 10, 152
+RIGHT_CHEEK, LEFT_CHEEK = 234, 454  # the subject's right (image left) and left
+RIGHT_EYE_OUTER, LEFT_EYE_OUTER = 33, 263
+RIGHT_EYE, LEFT_EYE = (33, 133), (263, 362)  # each eye's corners
+
+
 @dataclass(frozen=True)
 class Face:
     box: np.ndarray  # x0, y0, x1, y1 in image pixels

@@ -17,7 +17,7 @@ import numpy as np
 import tomllib
 
 from edge.core.errors import OfficeScoreError
-from edge.core.types import Face, Person
+from edge.core.types import LEFT_EYE, RIGHT_EYE, Face, Person
 from edge.inference.engines import Engine, EngineRequest, open_engine
 from edge.inference.modelcard import bundled_dir, verify_sha256
 from edge.inference.postprocess import box_iou
@@ -26,7 +26,6 @@ CARDS = "person_models.toml"
 FACE_SCORE = 0.5  # BlazeFace's own threshold
 FACE_NMS_IOU = 0.3
 LANDMARK_PRESENCE = 0.5
-RIGHT_EYE, LEFT_EYE = (33, 133), (263, 362)  # face-mesh corners of each eye
 HEAD_MARGIN = 0.1  # the head search starts this share of the box's width above its top
 
 
@@ -101,17 +100,11 @@ class PersonModels:
         self.segmenter = _Model(cards["segmenter"], request)
         self.segmenter_landscape = _Model(cards["segmenter_landscape"], request)
 
-    def see(
-        self,
-        image: np.ndarray,
-        person_boxes: np.ndarray | None = None,
-        previous: Person | None = None,
-    ) -> Person:
-        """What the models see in a BGR frame. `person_boxes` (N×4, from the detector): where
-        the whole frame shows no face, the head of the largest is searched again up close, so
-        a face too small for the short-range detector at frame scale is still found. With the
-        `previous` frame's landmarks, your face is followed from them without the face
-        detector (as MediaPipe does on video); the other faces are the previous frame's."""
+    def see(self, image: np.ndarray, previous: Person | None = None) -> Person:
+        """What the models see in a BGR frame. With the `previous` frame's landmarks, your face
+        is followed from them without the face detector (as MediaPipe does on video); the
+        other faces are the previous frame's. `look_closer` searches a person's head for a
+        face too small at frame scale."""
         rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
         timings: dict[str, float] = {}
         started = time.perf_counter()
@@ -122,8 +115,6 @@ class PersonModels:
             timings["faces"], timings["landmarks"] = 0.0, (time.perf_counter() - started) * 1e3
         else:
             faces = self.faces(rgb)
-            if not faces and person_boxes is not None and len(person_boxes):
-                faces = self.faces_in_head(rgb, person_boxes)
             timings["faces"] = (time.perf_counter() - started) * 1e3
             started = time.perf_counter()
             faces, landmarks = self.confirmed(rgb, faces)
@@ -165,8 +156,8 @@ class PersonModels:
         return [followed, *previous.faces[1:]], landmarks
 
     def look_closer(self, image: np.ndarray, seen: Person, person_boxes: np.ndarray) -> Person:
-        """`seen` with the head search of `see` done afterwards (for a `see` run without the
-        detector's boxes, beside the detector): unchanged where it has a face or no boxes."""
+        """`seen`, or where it has no face but the detector found people, the faces in the head
+        of the largest person box (searched up close) and their landmarks."""
         if seen.faces or not len(person_boxes):
             return seen
         rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)

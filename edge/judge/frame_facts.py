@@ -10,7 +10,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from edge.core.types import Detections, Face, Person
+from edge.core.types import LEFT_EYE, RIGHT_EYE, Detections, Face, Person
 from edge.core.vocabulary import CANONICAL_ID
 
 FoundBy = Literal["face", "box"]
@@ -18,11 +18,7 @@ PERSON_PROBABILITY = 0.5  # a pixel is a person's above this segmentation probab
 FACE_REACH = 2.5  # your outline: within this many face widths of your face, sideways
 OWN_SHARE = 0.2  # the segmentation is your outline where it fills this much of your box
 
-# MediaPipe face-mesh indices: the face's midline, its sides and its eyes
-FOREHEAD, CHIN, NOSE_TIP = 10, 152, 1
-RIGHT_CHEEK, LEFT_CHEEK = 234, 454  # the subject's right (image left) and left
-RIGHT_EYE_OUTER, LEFT_EYE_OUTER = 33, 263
-EYES = (33, 133, 263, 362)
+EYES = (*RIGHT_EYE, *LEFT_EYE)
 
 
 def _inside(point: np.ndarray, boxes: np.ndarray) -> np.ndarray:

@@ -12,16 +12,15 @@ import numpy as np
 
 from edge.core.results import Verdict
 from edge.core.results import VerdictStatus as Status
-from edge.judge.frame_facts import (
+from edge.core.types import (
     CHIN,
-    EYES,
     FOREHEAD,
     LEFT_CHEEK,
     LEFT_EYE_OUTER,
     RIGHT_CHEEK,
     RIGHT_EYE_OUTER,
-    FrameFacts,
 )
+from edge.judge.frame_facts import EYES, FrameFacts
 
 NOBODY = "nobody in view: needs you in the frame"
 NO_FACE = "no face found"

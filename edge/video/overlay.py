@@ -9,9 +9,8 @@ import cv2
 import numpy as np
 
 from edge.core.results import CheckReport, Score
-from edge.core.types import Detections, Person
+from edge.core.types import LEFT_EYE_OUTER, RIGHT_EYE_OUTER, Detections, Person
 from edge.core.vocabulary import CANONICAL_NAMES
-from edge.judge.frame_facts import LEFT_EYE_OUTER, RIGHT_EYE_OUTER
 
 _STATUS_COLOURS = {
     "met": (80, 200, 80),
