@@ -109,7 +109,7 @@ def _remember(key: str, choice: dict[str, str]) -> None:
         os.replace(scratch, path)
 
 
-def _median_ms(engine: Engine, inputs: dict[str, np.ndarray], times: list[float]) -> None:
+def _timed_run(engine: Engine, inputs: dict[str, np.ndarray], times: list[float]) -> None:
     started = time.perf_counter()
     engine.run(inputs)
     times.append((time.perf_counter() - started) * 1e3)
@@ -125,8 +125,8 @@ def measure(
     ours: list[float] = []
     theirs: list[float] = []
     for _ in range(RUNS):
-        _median_ms(reference, inputs, ours)
-        _median_ms(candidate, inputs, theirs)
+        _timed_run(reference, inputs, ours)
+        _timed_run(candidate, inputs, theirs)
     return statistics.median(ours), statistics.median(theirs)
 
 
