@@ -11,8 +11,8 @@ import numpy as np
 
 from edge.core.errors import OfficeScoreError, first_line
 from edge.core.types import Detections
-from edge.inference.adapters import Adapter, make_adapter
-from edge.inference.engine_choice import auto_without_measuring, choose_engine
+from edge.inference.adapters import Adapter, Prepared, make_adapter
+from edge.inference.engine_choice import Parity, auto_without_measuring, choose_engine
 from edge.inference.engines import Engine, EngineRequest, EngineUnavailable, open_engine
 from edge.inference.modelcard import (
     DEMO_CLIP,
@@ -119,30 +119,33 @@ class Detector:
         return self._threshold_cache[conf]
 
     def _faster_engine(self, request: EngineRequest, model_path: Path) -> tuple[Engine, str]:
-        def inputs(frame: np.ndarray) -> dict[str, np.ndarray]:
-            prepared = self.adapter.prepare(frame).inputs
-            if self._single_input and len(prepared) == 1:
-                return {self._single_input: next(iter(prepared.values()))}
-            return prepared
+        def inputs(frame: np.ndarray) -> tuple[dict[str, np.ndarray], Prepared]:
+            prepared = self.adapter.prepare(frame)
+            if self._single_input and len(prepared.inputs) == 1:
+                return {self._single_input: next(iter(prepared.inputs.values()))}, prepared
+            return prepared.inputs, prepared
 
-        shape_only = inputs(np.zeros((480, 640, 3), np.uint8))
-        frame = demo_frame()
-        self.detect(frame)  # a model that cannot run fails here, in one line, before measuring
-        thresholds = self._thresholds(None)
-        prepared = self.adapter.prepare(frame)
+        def probe() -> tuple[dict[str, np.ndarray], Parity]:
+            """Only on a measurement: the demo frame, after a model that cannot run has failed
+            on it in one line, and whether two engines find the same objects on it."""
+            frame = demo_frame()
+            self.detect(frame)
+            measured, prepared = inputs(frame)
+            thresholds = self._thresholds(None)
 
-        def same(ours: list[np.ndarray], theirs: list[np.ndarray]) -> bool:
-            a = self.adapter.decode(ours, prepared, thresholds)
-            b = self.adapter.decode(theirs, prepared, thresholds)
-            pairs = match_detections(a.xyxy, a.label, a.confidence, b.xyxy, b.label)
-            if len(pairs) != max(len(a), len(b)):
-                return False
-            return all(float(np.abs(a.xyxy[i] - b.xyxy[j]).max()) <= 1.0 for i, j in pairs)
+            def same(ours: list[np.ndarray], theirs: list[np.ndarray]) -> bool:
+                a = self.adapter.decode(ours, prepared, thresholds)
+                b = self.adapter.decode(theirs, prepared, thresholds)
+                pairs = match_detections(a.xyxy, a.label, a.confidence, b.xyxy, b.label)
+                if len(pairs) != max(len(a), len(b)):
+                    return False
+                return all(float(np.abs(a.xyxy[i] - b.xyxy[j]).max()) <= 1.0 for i, j in pairs)
 
+            return measured, same
+
+        shape_only, _ = inputs(np.zeros((480, 640, 3), np.uint8))
         digest = self.card.sha256 or file_sha256(model_path)
-        return choose_engine(
-            self.engine, request, model_path, digest, shape_only, lambda: inputs(frame), same
-        )
+        return choose_engine(self.engine, request, model_path, digest, shape_only, probe)
 
     def warm_up(self) -> None:
         self.detect(np.zeros((480, 640, 3), np.uint8), conf=1.0)
