@@ -133,6 +133,9 @@ class Face:
         return float(self.box[3] - self.box[1])
 
 
+PERSON_PROBABILITY = 0.5  # a pixel is a person's above this segmentation probability
+
+
 @dataclass(frozen=True)
 class Person:
     """What the person models saw in one frame."""

@@ -10,11 +10,10 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from edge.core.types import LEFT_EYE, RIGHT_EYE, Detections, Face, Person
+from edge.core.types import LEFT_EYE, PERSON_PROBABILITY, RIGHT_EYE, Detections, Face, Person
 from edge.core.vocabulary import CANONICAL_ID
 
 FoundBy = Literal["face", "box"]
-PERSON_PROBABILITY = 0.5  # a pixel is a person's above this segmentation probability
 FACE_REACH = 2.5  # your outline: within this many face widths of your face, sideways
 OWN_SHARE = 0.2  # the segmentation is your outline where it fills this much of your box
 

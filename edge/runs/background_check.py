@@ -44,6 +44,7 @@ class Checker:
         request = replace(session.engine_request(), engine=chosen, precision="fp32", threads=1)
         self.person_models = PersonModels(request)
         self.beside = ThreadPoolExecutor(1, thread_name_prefix="person-models")
+        self._closer: tuple[Person, Person] | None = None  # the last look, looked at closer
         self.thresholds = load_check_config(config.thresholds or bundled_dir() / "check.toml")
 
     def check(
@@ -89,7 +90,11 @@ class Checker:
         detections, score, timings = analyzed
         people = detections.xyxy[detections.class_id == CANONICAL_ID["person"]]
         seen, picture = looked.result()
-        person = self.person_models.look_closer(image, seen, people)
+        if self._closer is not None and self._closer[0] is seen:  # a reused look: searched once
+            person = self._closer[1]
+        else:
+            person = self.person_models.look_closer(image, seen, people)
+            self._closer = (seen, person)
         if fresh:
             timings |= person.timings_ms
         started = time.perf_counter()

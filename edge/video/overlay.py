@@ -9,7 +9,13 @@ import cv2
 import numpy as np
 
 from edge.core.results import CheckReport, Score
-from edge.core.types import LEFT_EYE_OUTER, RIGHT_EYE_OUTER, Detections, Person
+from edge.core.types import (
+    LEFT_EYE_OUTER,
+    PERSON_PROBABILITY,
+    RIGHT_EYE_OUTER,
+    Detections,
+    Person,
+)
 from edge.core.vocabulary import CANONICAL_NAMES
 
 _STATUS_COLOURS = {
@@ -242,7 +248,7 @@ def draw_person(picture: np.ndarray, person: Person) -> None:
     person), the rule-of-thirds guide, and your face's box and eye line."""
     height, width = picture.shape[:2]
     if person.mask.shape == (height, width):
-        background = (person.mask < 0.5).view(np.uint8)
+        background = (person.mask <= PERSON_PROBABILITY).view(np.uint8)
         tinted = cv2.addWeighted(picture, 0.75, _tint_image(height, width), 0.25, 0)
         cv2.copyTo(tinted, background, picture)
     for third in (1, 2):
