@@ -114,7 +114,7 @@ def bench(
         ),
     ] = None,
     startup: Annotated[
-        bool, flag("--startup", help="Also time the command line's start-up (5 rounds).")
+        bool, flag("--startup", help="Also time the command line's start-up (9 rounds).")
     ] = False,
     call_rounds: Annotated[
         int, typer.Option(min=1, help="--call: turns of live then check (median ratio).")
@@ -236,11 +236,11 @@ def bench(
                 options += ["--model", str(model_paths[0])]
             call_speed = call_check_speed(call, call_rounds, options, say)
         if startup:
-            from benchmarks.startup import measure_startup
+            from benchmarks.startup import STARTUP_ROUNDS, measure_startup
             from edge.video.capture import DEMO_CLIP
 
             startup_photo = photo or _first_frame_file(bundled_dir() / DEMO_CLIP)
-            started = measure_startup(startup_photo, 5, say)
+            started = measure_startup(startup_photo, STARTUP_ROUNDS, say)
         if csv_path:
             write_csv(results, csv_path)
         if plot:

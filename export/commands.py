@@ -6,8 +6,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from edge.cli.cli_common import (
     Device,
@@ -27,6 +25,8 @@ from edge.core.errors import OfficeScoreError
 from edge.inference.zoo import resolve_model
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from edge.runs.calibration import CalibrationReport
     from export.evaluate import EvaluationReport
     from export.run import VariantResult
@@ -86,6 +86,9 @@ def maskrcnn(
     force: Annotated[bool, flag(help="Keep the model even when parity fails.")] = False,
 ) -> None:
     """Export a Mask R-CNN to ONNX and prove it matches the source, image by image."""
+    from rich.console import Console
+    from rich.table import Table
+
     err = Console(stderr=True, highlight=False)
     with user_errors(), optional_dependencies():
         from export.onnx_export import ExportOptions
@@ -248,6 +251,7 @@ def evaluate(
     with a person's ratings (--ratings)."""
     import json
 
+    from rich.console import Console
     from rich.progress import Progress
 
     if coco is None and ratings is None:
@@ -300,6 +304,8 @@ def evaluate(
 
 
 def print_map(report: EvaluationReport, coco: Path) -> None:
+    from rich.table import Table
+
     from export.evaluate import METRIC_NAMES
 
     console = stdout()
@@ -330,6 +336,8 @@ def print_map(report: EvaluationReport, coco: Path) -> None:
 
 
 def print_calibration(report: CalibrationReport) -> None:
+    from rich.table import Table
+
     console = stdout()
     table = Table(title=f"scores by {report.model} beside a person's rating")
     for column in ("photo", "band", "score", "", "what counted"):

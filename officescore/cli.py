@@ -3,6 +3,7 @@ none of them imports this module or each other's commands."""
 
 from __future__ import annotations
 
+import gc
 import sys
 from typing import Any
 
@@ -77,4 +78,8 @@ app = build_app()
 
 def main() -> None:
     register_builders()
-    app(prog_name="officescore")
+    gc.freeze()  # the modules live until exit: the collector need not walk them on every pass
+    try:
+        app(prog_name="officescore")
+    finally:
+        gc.freeze()  # nor once more while the interpreter shuts down (~40 ms of a photo's start)

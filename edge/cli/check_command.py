@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from edge.cli.cli_common import (
     flag,
@@ -108,6 +107,8 @@ def check(
                 sys.stdout.write(json.dumps(result.to_record()) + "\n")
                 sys.stdout.flush()
                 continue
+            from rich.table import Table
+
             table = Table(title=f"{path}: background check", title_justify="left")
             for column in ("criterion", "verdict", "reason"):
                 table.add_column(column)

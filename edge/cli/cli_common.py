@@ -11,13 +11,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from typer.core import TyperCommand, TyperGroup
 
 from edge.core.errors import OfficeScoreError, install_hint
+
+if TYPE_CHECKING:  # rich is imported by the commands that print a table, when they print it
+    from rich.console import Console
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -80,13 +82,11 @@ class FlagHelpGroup(TyperGroup):
         return _as_flag(super().get_help_option(ctx))
 
 
-def stderr() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
-
-
 def stdout() -> Console:
     """Tables and text for stdout: the terminal's width, or unwrapped into a pipe or a file
     (COLUMNS, where set, still wins)."""
+    from rich.console import Console
+
     unwrapped = not sys.stdout.isatty() and "COLUMNS" not in os.environ
     return Console(highlight=False, width=PIPE_WIDTH if unwrapped else None)
 
@@ -101,7 +101,7 @@ def quiet_closed_stdout() -> None:
 
 def say(text: str) -> None:
     """One plain line on stderr (notes, warnings, errors)."""
-    stderr().print(text, markup=False)
+    print(text, file=sys.stderr, flush=True)
 
 
 @contextmanager

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from edge.cli.cli_common import (
     EXIT_BAD_INPUT,
@@ -137,6 +136,8 @@ def _score_on_ray(
 
 
 def _print_result(result: Result) -> None:
+    from rich.table import Table
+
     console = stdout()
     score = result.score
     assert score is not None

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from edge.cli.cli_common import FlagHelpCommand, FlagHelpGroup, say, stdout, user_errors
 from edge.inference.zoo import Zoo, default_config
@@ -27,6 +26,8 @@ def _zoo() -> Zoo:
 def list_models() -> None:
     """Every model the zoo knows, and whether it is here."""
     with user_errors():
+        from rich.table import Table
+
         zoo = _zoo()
         table = Table(title=f"officescore models (cache: {zoo.config.cache})")
         for column in ("name", "task", "size", "COCO AP", "licence", "here"):

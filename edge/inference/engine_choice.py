@@ -1,6 +1,6 @@
 """`--engine auto`: on this CPU, for this model, the faster of the installed engines, measured
 once (a few runs of each, in turns, at parity with ONNX Runtime) and remembered in the user
-cache by the model's sha256, the CPU, the engines' versions, the input and the threads. A tie
+cache by the model's sha256, the CPU, the engines' builds, the input and the threads. A tie
 (within `TIE`) goes to ONNX Runtime; a GPU, a Triton server or a reduced precision needs no
 measurement."""
 
@@ -8,26 +8,25 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import hashlib
 import importlib.util
 import json
 import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from importlib import metadata
+from importlib.machinery import ModuleSpec
 from pathlib import Path
 
 import numpy as np
 
 from edge.core.errors import first_line
+from edge.core.machine import cpu_flags_digest, cpu_name
 from edge.core.paths import user_cache_root
 from edge.inference.engines import Engine, EngineRequest, OpenVinoEngine
 
 TIE = 1.10  # OpenVINO must be this much faster to be chosen
-RUNS = 7  # timed runs per engine, in turns, after two untimed ones
+RUNS = 7  # timed runs per engine, in turns, each after an untimed one
 CACHE_FILE = "engine-choice.json"
 
 Parity = Callable[[list[np.ndarray], list[np.ndarray]], bool]
@@ -45,40 +44,31 @@ def auto_without_measuring(request: EngineRequest) -> tuple[str, str] | None:
     return None
 
 
-def cpu_name() -> str:
-    """The CPU's model name (Linux: /proc/cpuinfo), else what the platform says."""
+def _build(spec: ModuleSpec) -> str:
+    """Which OpenVINO is installed, without importing it (its import takes longer than most
+    photos) or reading package metadata (importlib.metadata's import, ~10 ms of every start):
+    its files' size and time, which any install or upgrade changes."""
+    where = Path(spec.origin or "")
     with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
+        stat = where.stat()
+        return f"{where.parent}:{stat.st_size}:{stat.st_mtime_ns}"
+    return "unknown"
 
 
-def _cpu_flags() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return hashlib.sha256(line.encode()).hexdigest()[:12]
-    return ""
+def cache_key(
+    model_sha256: str, request: EngineRequest, inputs: dict[str, np.ndarray], openvino: ModuleSpec
+) -> str:
+    import onnxruntime  # the reference engine is open: imported already
 
-
-def _version(package: str) -> str:
-    for name in (package, f"{package}-gpu"):
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            return metadata.version(name)
-    return "none"
-
-
-def cache_key(model_sha256: str, request: EngineRequest, inputs: dict[str, np.ndarray]) -> str:
     shapes = ",".join(f"{name}{list(array.shape)}" for name, array in sorted(inputs.items()))
     return "|".join(
         [
             model_sha256,
             cpu_name(),
-            _cpu_flags(),
+            cpu_flags_digest(),
             f"cores={os.cpu_count()}",
-            f"onnxruntime={_version('onnxruntime')}",
-            f"openvino={_version('openvino')}",
+            f"onnxruntime={onnxruntime.__version__}",
+            f"openvino={_build(openvino)}",
             shapes,
             f"threads={request.threads}",
             f"spin={request.spin}",
@@ -118,14 +108,15 @@ def _timed_run(engine: Engine, inputs: dict[str, np.ndarray], times: list[float]
 def measure(
     reference: Engine, candidate: Engine, inputs: dict[str, np.ndarray]
 ) -> tuple[float, float]:
-    """Median milliseconds of each, timed in turns so that the machine's drift hits both."""
-    for _ in range(2):
-        reference.run(inputs)
-        candidate.run(inputs)
+    """Median milliseconds of each, timed in turns so that the machine's drift hits both. Each
+    turn starts with an untimed run: the other engine's idle threads still spin for a while after
+    its run (ONNX Runtime's do), and would be timed as this one's slowness."""
     ours: list[float] = []
     theirs: list[float] = []
     for _ in range(RUNS):
+        reference.run(inputs)
         _timed_run(reference, inputs, ours)
+        candidate.run(inputs)
         _timed_run(candidate, inputs, theirs)
     return statistics.median(ours), statistics.median(theirs)
 
@@ -145,12 +136,12 @@ def choose_engine(
     if reference.ran.device != "CPUExecutionProvider":
         return reference, f"onnxruntime: it runs on {reference.ran.device}"
     try:  # found, not imported: importing OpenVINO alone takes longer than most photos
-        installed = importlib.util.find_spec("openvino") is not None
+        openvino_spec = importlib.util.find_spec("openvino")
     except (ImportError, ValueError):  # a package set to None, or one without a spec
-        installed = False
-    if not installed:
+        openvino_spec = None
+    if openvino_spec is None:
         return reference, "onnxruntime: openvino is not installed"
-    key = cache_key(model_sha256, request, inputs)
+    key = cache_key(model_sha256, request, inputs, openvino_spec)
     cached = read_cache().get(key)
     if cached is not None and cached.get("engine") in ("onnxruntime", "openvino"):
         why = f"{cached['why']} (remembered)"
@@ -174,7 +165,14 @@ def choose_engine(
         chosen, why = reference, f"onnxruntime: openvino only {speedup:.2f}× its speed (a tie) {on}"
     else:
         chosen, why = reference, f"onnxruntime: openvino ran at {speedup:.2f}× its speed {on}"
-    _remember(key, {"engine": chosen.ran.engine, "why": why, **_numbers(ours, theirs)})
+    import onnxruntime
+    import openvino  # the candidate ran: both are imported
+
+    versions = f"onnxruntime {onnxruntime.__version__}, openvino {openvino.__version__}"
+    _remember(
+        key,
+        {"engine": chosen.ran.engine, "why": why, "versions": versions, **_numbers(ours, theirs)},
+    )
     return chosen, why
 
 

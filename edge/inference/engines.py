@@ -74,17 +74,54 @@ class Engine(Protocol):
     def run(self, inputs: dict[str, np.ndarray]) -> list[np.ndarray]: ...
 
 
-def providers_for(device: str, available: list[str]) -> list[str]:
+def nvidia_driver_present() -> bool:
+    """Whether an NVIDIA driver is loaded (Linux and WSL: its device files; elsewhere assumed):
+    without one, CUDA cannot start, and trying costs every session (~6 ms here)."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return any(
+        Path(p).exists() for p in ("/proc/driver/nvidia/version", "/dev/nvidia0", "/dev/dxg")
+    )
+
+
+def providers_for(device: str, available: list[str], gpu: bool = True) -> list[str]:
     """Turn `--device` into an ONNX Runtime provider list, best first.
 
-    `auto` prefers CUDA when this onnxruntime build has it, else CPU; TensorRT is only
-    used when asked for, because its engine build takes minutes on first use.
+    `auto` prefers CUDA when this onnxruntime build has it and `gpu` (a driver is loaded), else
+    CPU; TensorRT is only used when asked for, because its engine build takes minutes on first
+    use.
     """
     if device == "auto":
-        return _REQUESTED["cuda"] if "CUDAExecutionProvider" in available else _REQUESTED["cpu"]
+        cuda = gpu and "CUDAExecutionProvider" in available
+        return _REQUESTED["cuda"] if cuda else _REQUESTED["cpu"]
     if device not in _REQUESTED:
         raise OfficeScoreError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
     return _REQUESTED[device]
+
+
+def _session(
+    ort: Any, model_path: Path, options: Any, providers: list[Any], kept: bool = True
+) -> Any:
+    """A session of the model; on the CPU alone, from its optimized graph kept in the cache."""
+    from edge.inference.optimized_graphs import GraphSource, graph_source
+
+    on_cpu = kept and providers == ["CPUExecutionProvider"]
+    source = graph_source(model_path, ort.__version__) if on_cpu else GraphSource(model_path, False)
+    if source.optimized:
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    elif source.save_to is not None:
+        options.optimized_model_filepath = str(source.save_to)
+    try:
+        session = ort.InferenceSession(str(source.path), options, providers=providers)
+    except Exception as error:  # ORT raises its own exception types for bad files
+        source.discard()
+        if source.optimized:  # a kept graph gone bad: the model itself, optimized again
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            dropped = source.cached is not None and not source.cached.exists()
+            return _session(ort, model_path, options, providers, kept=dropped)
+        raise OfficeScoreError(f"cannot load model {model_path}: {first_line(error)}") from None
+    source.keep()
+    return session
 
 
 class OnnxRuntimeEngine:
@@ -96,7 +133,9 @@ class OnnxRuntimeEngine:
                 f"onnxruntime runs the model's own precision here; --precision "
                 f"{request.precision} needs --engine openvino (int8: export it with --int8)"
             )
-        wanted = providers_for(request.device, ort.get_available_providers())
+        wanted = providers_for(
+            request.device, ort.get_available_providers(), gpu=nvidia_driver_present()
+        )
         options = ort.SessionOptions()
         options.intra_op_num_threads = max(request.threads, 0)
         if not request.spin:
@@ -114,11 +153,7 @@ class OnnxRuntimeEngine:
                     "trt_fp16_enable": True,
                 },
             )
-        try:
-            self.session = ort.InferenceSession(str(model_path), options, providers=providers)
-        except Exception as error:  # ORT raises its own exception types for bad files
-            message = first_line(error)
-            raise OfficeScoreError(f"cannot load model {model_path}: {message}") from None
+        self.session = _session(ort, model_path, options, providers)
         used = self.session.get_providers()[0]
         if used != wanted[0]:
             message = f"{request.device} asked for {wanted[0]} but ONNX Runtime runs on {used}"

@@ -144,9 +144,16 @@ def card_from_metadata(model_path: Path, metadata: dict[str, str]) -> ModelCard:
 
 
 def file_sha256(path: Path) -> str:
-    """The file's sha256, read in 1 MiB blocks (models run to hundreds of MB)."""
+    """The file's sha256, read in 1 MiB blocks (models run to hundreds of MB); read once per
+    process while the file keeps its size and time."""
+    stat = path.stat()
+    return _sha256_of(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=32)
+def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()

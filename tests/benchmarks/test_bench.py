@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from benchmarks.startup import STARTUP_ROUNDS
 from edge.inference.engines import openvino_has_bf16
 from officescore.cli import app
 from tests.conftest import runner, write_video
@@ -182,5 +183,5 @@ def test_bench_startup_times_the_real_processes(photos: Path) -> None:
     startup = json.loads(result.stdout)["startup"]
     assert startup["photo"] == str(photo)
     for key in ("imports_s", "score_s", "help_s"):
-        assert len(startup[key]) == 5 and all(seconds > 0 for seconds in startup[key])
+        assert len(startup[key]) == STARTUP_ROUNDS and all(seconds > 0 for seconds in startup[key])
     assert startup["score_ratio"] > 1  # scoring a photo imports more than the bare imports

@@ -32,6 +32,12 @@ def test_device_maps_to_provider_list(
     assert providers_for(device, available) == expected
 
 
+def test_auto_skips_cuda_without_a_driver() -> None:
+    """An onnxruntime-gpu build on a machine with no NVIDIA driver: CUDA cannot start."""
+    assert providers_for("auto", GPU_PROVIDERS, gpu=False) == ["CPUExecutionProvider"]
+    assert providers_for("cuda", GPU_PROVIDERS, gpu=False)[0] == "CUDAExecutionProvider"
+
+
 def test_unknown_device_is_rejected() -> None:
     with pytest.raises(OfficeScoreError, match="unknown device 'npu'"):
         providers_for("npu", ["CPUExecutionProvider"])
