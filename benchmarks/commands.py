@@ -271,7 +271,9 @@ def bench(
             f"{loop.model_only_fps:.1f} fps model alone ({loop.share_of_model_throughput:.0%}, "
             f"median of rounds {', '.join(f'{share:.2f}' for share in loop.round_shares)}), "
             f"source {loop.source_fps:.0f} fps, dropped {loop.dropped}, "
-            f"result age p50 {loop.result_age_p50_ms:.1f} ms",
+            f"result age p50 {loop.result_age_p50_ms:.1f} ms; CPU a frame: loop "
+            f"{loop.cpu_ms_per_frame:.2f} ms, model alone {loop.model_cpu_ms_per_frame:.2f} ms "
+            f"({loop.cpu_share:.0%})",
             markup=False,
         )
     if call_speed:

@@ -1,8 +1,11 @@
-"""The live loop on a video: processed fps against the model alone, drops and result age."""
+"""The live loop on a video: processed fps against the model alone, drops and result age, and
+the CPU time each spends a frame (all threads: decoding, the engine's own, ours), which this
+shared machine's drift touches far less than wall time."""
 
 from __future__ import annotations
 
 import os
+import resource
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -32,6 +35,14 @@ class LoopResult:
     stage_p50_ms: dict[str, float]
     peak_rss_mb: float
     round_shares: list[float]  # loop fps / model-alone fps, per alternating round
+    cpu_ms_per_frame: float  # the loop's CPU time a frame, every thread (median of rounds)
+    model_cpu_ms_per_frame: float  # the model alone's
+
+    @property
+    def cpu_share(self) -> float:
+        """The model alone's CPU a frame over the loop's: where both keep every core busy (an
+        engine on all of them), the loop's throughput share can be no larger."""
+        return self.model_cpu_ms_per_frame / self.cpu_ms_per_frame if self.cpu_ms_per_frame else 0.0
 
     @property
     def share_of_model_throughput(self) -> float:
@@ -48,6 +59,7 @@ class LoopResult:
             **asdict(self),
             "share_of_model_throughput": round(self.share_of_model_throughput, 3),
             "displayed_share_of_source": round(self.displayed_share_of_source, 3),
+            "cpu_share": round(self.cpu_share, 3),
         }
 
 
@@ -69,13 +81,21 @@ def read_frames(video: Path, count: int, repeat: bool = False) -> list[np.ndarra
     return frames
 
 
-def model_only_fps(video: Path, pipeline: Pipeline, frames: int) -> float:
-    """Detection alone on decoded frames held in memory: the ceiling for the loop."""
+def cpu_seconds() -> float:
+    """This process's CPU time so far, every thread, user and system."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def model_only_fps(video: Path, pipeline: Pipeline, frames: int) -> tuple[float, float]:
+    """Detection alone on decoded frames held in memory, the ceiling for the loop: frames a
+    second, and CPU milliseconds a frame."""
     images = read_frames(video, frames)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     for image in images:
         pipeline.detector.detect(image, pipeline.config.conf)
-    return len(images) / (time.perf_counter() - started)
+    cpu_ms = (cpu_seconds() - cpu) * 1e3 / len(images)
+    return len(images) / (time.perf_counter() - started), cpu_ms
 
 
 def bench_loop(
@@ -84,8 +104,9 @@ def bench_loop(
     """In real time the loop records to a scratch file, so frames are drawn and "displayed"
     as in a window, beside inference; otherwise every frame is scored, nothing drawn. The loop
     and the model alone alternate for `rounds` rounds; speeds are the rounds' medians."""
-    summaries, ceilings = [], []
+    summaries, ceilings, loop_cpu, model_cpu = [], [], [], []
     for _ in range(rounds):
+        cpu = cpu_seconds()
         with tempfile.TemporaryDirectory() as scratch, open(os.devnull, "w") as sink:
             record = Path(scratch) / "shown.mp4" if realtime else None
             config = LiveConfig(
@@ -96,7 +117,10 @@ def bench_loop(
                 record=record,
             )
             summaries.append(run_live(config, pipeline, sink, notice=lambda _: None))
-        ceilings.append(model_only_fps(video, pipeline, min(summaries[-1].frames, 300)))
+        loop_cpu.append((cpu_seconds() - cpu) * 1e3 / max(summaries[-1].frames, 1))
+        fps, cpu_ms = model_only_fps(video, pipeline, min(summaries[-1].frames, 300))
+        ceilings.append(fps)
+        model_cpu.append(cpu_ms)
     capture = cv2.VideoCapture(str(video))
     source_fps = capture.get(cv2.CAP_PROP_FPS)
     capture.release()
@@ -115,4 +139,6 @@ def bench_loop(
         summary.stage_p50_ms,
         peak_rss_mb(),
         [round(s.fps / c, 3) if c else 0.0 for s, c in zip(summaries, ceilings, strict=True)],
+        float(np.median(loop_cpu)),
+        float(np.median(model_cpu)),
     )

@@ -53,6 +53,12 @@ def test_bench_bundled_detector_with_loop_json_csv_and_plot(photos: Path, tmp_pa
     assert row["end_to_end_p50"] <= row["end_to_end_p99"] and row["speedup_vs_torchscript"] is None
     assert report["loop"]["frames"] == 20 and report["loop"]["dropped"] == 0
     assert report["loop"]["share_of_model_throughput"] > 0
+    loop_cpu, model_cpu = (
+        report["loop"]["cpu_ms_per_frame"],
+        report["loop"]["model_cpu_ms_per_frame"],
+    )
+    assert loop_cpu > 0 and model_cpu > 0  # a frame costs CPU; the loop's includes decoding
+    assert report["loop"]["cpu_share"] == round(model_cpu / loop_cpu, 3)
     with (tmp_path / "bench.csv").open() as handle:
         assert len(list(csv.DictReader(handle))) == 2
     assert cv2.imread(str(tmp_path / "bench.png")).shape[2] == 3
