@@ -10,12 +10,17 @@ Run from the repository root with the export extra installed (onnx, onnxruntime)
 Measured 2026-12-02 (box AP on tests/data/homes at 640 px; fp32 0.389): Percentile
 calibration with the heads' last convolutions and the stem's first four in float, AP 0.394;
 MinMax with only the heads in float, 0.089 (the objectness collapsed: 0.99 → 0.02 on the same
-box); Percentile with only the heads in float, 0.239. Not bundled: on this project's 2-core AMD EPYC
-(Zen 5, AVX-512 VNNI) it is slower than fp32, inference p50 at 416 / 640 px: ONNX Runtime
-8.6–10.3 / 17.4–19.7 ms against fp32's 5.0–5.3 / 11.1–21.7 ms, OpenVINO 7.0–9.2 / 15.8–17.8
-against 6.1–8.0 / 14.1–17.3 (two rounds, the machine shared). YOLOX-Nano is mostly depthwise
-and 1×1 convolutions between float SiLUs: the quantize/dequantize steps around each cost more
-than int8 arithmetic saves; quantizing the SiLUs too (all ops, or QOperator) drops AP to 0.007.
+box); Percentile with only the heads in float, 0.239; per-tensor weights 0.266.
+Not bundled: on this project's 2-core AMD EPYC (Zen 5, AVX-512 VNNI) it is no faster than fp32.
+With each SiLU fused into one QuickGelu (`fuse_silu`), ONNX Runtime runs it at 1.00× fp32's
+speed at 416 and at 640 px (30 paired rounds; before the fusion 0.61-0.77×): the int8
+convolutions take 4.1 ms of a 640 px frame against fp32's 11.2, but the dequantize, SiLU and
+quantize around each of them give the difference back (ONNX Runtime has no int8 SiLU).
+Quantizing the SiLUs too (QLinearSigmoid and QLinearMul) drops AP to 0.004 and is no faster;
+quantizing Concat, MaxPool, Resize and Add as well, AP 0.377 and 0.96-0.97×. OpenVINO on an
+NNCF-quantized copy (its Q/DQ placement, SiLUs fused as post-ops): 0.73-0.82× ONNX Runtime fp32,
+as OpenVINO fp32 itself runs at 0.64× ONNX Runtime here. An Intel CPU with AMX may differ; not
+measured.
 """
 
 from __future__ import annotations
