@@ -68,8 +68,11 @@ class OneLineErrors(FlagHelpGroup):
 
 
 def build_app(named: str | None = None) -> typer.Typer:
-    """Every command; or, where the command line names one, that one alone: importing every
-    command's module and building all their options is ~20 ms of each start."""
+    """Every command; or, where `named` is one of them, that one alone: importing every
+    command's module and building all their options is ~20 ms of each start. Any other name
+    (an option, a typo) gets them all, for the help or the "no such command" it asks for."""
+    if named not in COMMANDS and named not in GROUPS:
+        named = None
     app = typer.Typer(
         cls=OneLineErrors,
         add_completion=False,
@@ -101,8 +104,7 @@ def __getattr__(name: str) -> Any:
 
 def main() -> None:
     register_builders()
-    named = sys.argv[1] if len(sys.argv) > 1 else None
-    app = build_app(named if named in COMMANDS or named in GROUPS else None)
+    app = build_app(sys.argv[1] if len(sys.argv) > 1 else None)
     gc.freeze()  # the modules live until exit: the collector need not walk them on every pass
     try:
         app(prog_name="officescore")
