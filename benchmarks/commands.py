@@ -32,7 +32,6 @@ from edge.inference.modelcard import bundled_dir
 if TYPE_CHECKING:  # the harness loads OpenCV and the engines: imported when bench runs
     from benchmarks.call_check import CallCheckSpeed
     from benchmarks.loop import LoopResult
-    from benchmarks.runners import BenchResult
     from benchmarks.startup import Startup
     from benchmarks.throughput import Throughput
 
@@ -87,7 +86,9 @@ def bench(
     warmup: Annotated[
         int, typer.Option(min=0, help="Untimed runs first, per model (caches, lazy init).")
     ] = 3,
-    iterations: Annotated[int, typer.Option(min=1, help="Timed runs per model.")] = 20,
+    iterations: Annotated[
+        int, typer.Option(min=1, help="Timed runs per row; rows are timed in turns.")
+    ] = 20,
     photo: Annotated[
         Path | None, typer.Option(help="Time on this photo (default: the demo clip's first frame).")
     ] = None,
@@ -129,14 +130,22 @@ def bench(
     from benchmarks.loop import bench_loop
     from benchmarks.parity import attach_parity
     from benchmarks.report import as_table, rows, write_csv, write_plot
-    from benchmarks.runners import BenchSpec, bench_onnx, bench_person, bench_torchscript
+    from benchmarks.runners import (
+        TURNS,
+        BenchSpec,
+        Timed,
+        bench_onnx,
+        bench_person,
+        bench_torchscript,
+        time_in_turns,
+    )
     from benchmarks.throughput import demo_frames, ray_throughput, triton_throughput
     from edge.inference.engines import UnsupportedPrecision
     from edge.inference.pipeline import Pipeline, PipelineConfig
     from edge.inference.session import SessionConfig
     from edge.video.capture import resolve_source
 
-    results: list[BenchResult] = []
+    timed: list[Timed] = []
     skipped: list[dict[str, str]] = []  # rows this machine cannot run, with the reason
     throughput: list[Throughput] = []
     loop: LoopResult | None = None
@@ -157,8 +166,6 @@ def bench(
                     spec = BenchSpec(
                         frame_size,
                         thread_count,
-                        warmup,
-                        iterations,
                         device.value,
                         input_size,
                         strict=strict,
@@ -167,20 +174,20 @@ def bench(
                     )
                     if torchscript is not None and input_size == input_sizes[0]:
                         say(
-                            f"timing {torchscript.name} (TorchScript) at {size_text}, "
+                            f"loading {torchscript.name} (TorchScript) at {size_text}, "
                             f"{thread_count} threads"
                         )
-                        results.append(bench_torchscript(torchscript, spec, photo))
+                        timed.append(bench_torchscript(torchscript, spec, photo))
                     for path in model_paths:
                         for engine_name, precision_name in engine_rows(engine, precision):
                             at = f", input {input_size} px" if input_size else ""
                             say(
-                                f"timing {path or 'bundled detector'} on {engine_name} "
+                                f"loading {path or 'bundled detector'} on {engine_name} "
                                 f"{precision_name} at {size_text}{at}, {thread_count} threads"
                             )
                             row_spec = replace(spec, engine=engine_name, precision=precision_name)
                             try:
-                                results.append(bench_onnx(path, row_spec, photo))
+                                timed.append(bench_onnx(path, row_spec, photo))
                             except UnsupportedPrecision as error:
                                 say(f"skipped: {engine_name} {precision_name}: {error}")
                                 skipped.append(
@@ -194,11 +201,12 @@ def bench(
         if person:
             for frame_size in sizes:
                 assert frame_size is not None  # refused above
-                say(f"timing the person models at {frame_size[0]}x{frame_size[1]}")
-                person_spec = BenchSpec(
-                    frame_size, (threads or [2])[0], warmup, iterations, device.value
-                )
-                results.append(bench_person(person_spec, photo))
+                say(f"loading the person models at {frame_size[0]}x{frame_size[1]}")
+                person_spec = BenchSpec(frame_size, (threads or [2])[0], device.value)
+                timed.append(bench_person(person_spec, photo))
+        if len(timed) > 1:
+            say(f"timing {len(timed)} rows in {min(TURNS, iterations)} turns")
+        results = time_in_turns(timed, warmup, iterations)
         attach_parity(results)
         engines = engine or []
         first_config = PipelineConfig(  # the first model, for throughput and the loop

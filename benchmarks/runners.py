@@ -33,8 +33,6 @@ OVERHEAD_STAGES = ("preprocess", "postprocess", "score", "overlay")  # the pipel
 class BenchSpec:
     size: tuple[int, int] = (480, 640)  # frame height, width
     threads: int = 2
-    warmup: int = 3
-    iterations: int = 20
     device: str = "cpu"
     imgsz: int | None = None  # model input size; None: the card's live size
     engine: str = "onnxruntime"
@@ -103,23 +101,49 @@ def onnx_precision(model_path: Path) -> str:
     return "fp32"
 
 
-def _repeat(spec: BenchSpec, step: Callable[[], dict[str, float]]) -> dict[str, list[float]]:
-    for _ in range(spec.warmup):
-        step()
-    stages: dict[str, list[float]] = {}
-    for _ in range(spec.iterations):
-        started = time.perf_counter()
-        timings = step()
-        timings["end_to_end"] = (time.perf_counter() - started) * 1e3
-        for stage, ms in timings.items():
-            stages.setdefault(stage, []).append(ms)
-    return stages
+@dataclass
+class Timed:
+    """One row, made and ready to time: `step` runs one frame and returns its stages' ms,
+    `finish` makes the row's result from every run's stages; `before_turn` (untimed) sets
+    what the row shares with others, such as torch's thread count."""
+
+    step: Callable[[], dict[str, float]]
+    finish: Callable[[dict[str, list[float]]], BenchResult]
+    before_turn: Callable[[], None] = lambda: None
+
+
+TURNS = 5  # where rows are compared: each row's timed runs, split into this many turns
+SETTLE_S = 0.05  # a pause before each turn: ONNX Runtime's threads spin ~35 ms after a run
+
+
+def time_in_turns(rows: list[Timed], warmup: int, iterations: int) -> list[BenchResult]:
+    """Every row warmed up, then timed in turns: on a shared machine whose speed drifts by
+    minutes, rows timed one after another would compare the minutes, not the rows. Before each
+    turn a pause lets the row before it go quiet. A single row runs as one block."""
+    for row in rows:
+        row.before_turn()
+        for _ in range(warmup):
+            row.step()
+    turns = min(TURNS, iterations) if len(rows) > 1 else 1
+    stages: list[dict[str, list[float]]] = [{} for _ in rows]
+    for turn in range(turns):
+        for row, row_stages in zip(rows, stages, strict=True):
+            if len(rows) > 1:
+                row.before_turn()
+                time.sleep(SETTLE_S)
+            for _ in range(iterations // turns + (turn < iterations % turns)):
+                started = time.perf_counter()
+                timings = row.step()
+                timings["end_to_end"] = (time.perf_counter() - started) * 1e3
+                for stage, ms in timings.items():
+                    row_stages.setdefault(stage, []).append(ms)
+    return [row.finish(row_stages) for row, row_stages in zip(rows, stages, strict=True)]
 
 
 MASK_PARITY_BAND = 0.05  # as the export's parity: pixels this near p = 0.5 are left out
 
 
-def bench_onnx(model_path: Path | None, spec: BenchSpec, photo: Path | None) -> BenchResult:
+def bench_onnx(model_path: Path | None, spec: BenchSpec, photo: Path | None) -> Timed:
     """The runtime pipeline: JPEG decode, preprocess, ORT, post-process, score, overlay."""
     pipeline = Pipeline(
         PipelineConfig(
@@ -154,36 +178,38 @@ def bench_onnx(model_path: Path | None, spec: BenchSpec, photo: Path | None) -> 
         timings["overhead"] = sum(timings[stage] for stage in OVERHEAD_STAGES)
         return {"decode": (decoded - started) * 1e3, **timings}
 
-    stages = _repeat(spec, step)
-    adapter = pipeline.detector.adapter
-    if hasattr(adapter, "uncertain_band"):  # parity's frame, its masks' near-threshold pixels kept
-        adapter.uncertain_band = MASK_PARITY_BAND
-        last[:] = [pipeline.analyze(decode(encoded))[0]]
-    ran = pipeline.detector.engine.ran
-    model_precision = onnx_precision(pipeline.detector.card.model_path)
-    return BenchResult(
-        ran.engine,
-        pipeline.model_name,
-        spec.size,
-        spec.threads,
-        ran.device,
-        model_precision if model_precision != "fp32" else ran.precision,
-        None,
-        found[0],
-        stages,
-        peak_rss_mb(),
-        last[0] if last else None,
-    )
+    def finish(stages: dict[str, list[float]]) -> BenchResult:
+        adapter = pipeline.detector.adapter
+        if hasattr(adapter, "uncertain_band"):  # parity's frame: near-threshold pixels out
+            adapter.uncertain_band = MASK_PARITY_BAND
+            last[:] = [pipeline.analyze(decode(encoded))[0]]
+        ran = pipeline.detector.engine.ran
+        model_precision = onnx_precision(pipeline.detector.card.model_path)
+        return BenchResult(
+            ran.engine,
+            pipeline.model_name,
+            spec.size,
+            spec.threads,
+            ran.device,
+            model_precision if model_precision != "fp32" else ran.precision,
+            None,
+            found[0],
+            stages,
+            peak_rss_mb(),
+            last[0] if last else None,
+        )
+
+    return Timed(step, finish)
 
 
-def bench_torchscript(model_path: Path, spec: BenchSpec, photo: Path | None) -> BenchResult:
+def bench_torchscript(model_path: Path, spec: BenchSpec, photo: Path | None) -> Timed:
     """The baseline: a TorchScript Mask R-CNN, preprocess and inference (masks pasted in-graph)."""
     import torch
 
     from export.parity import to_tensor
     from export.source import load_torchscript, run_reference
 
-    torch.set_num_threads(spec.threads or torch.get_num_threads())
+    threads = spec.threads or torch.get_num_threads()
     with warnings.catch_warnings():  # torch.jit's deprecation notices are not for users
         warnings.simplefilter("ignore")
         source = load_torchscript(model_path)
@@ -213,22 +239,24 @@ def bench_torchscript(model_path: Path, spec: BenchSpec, photo: Path | None) -> 
             "inference": (time.perf_counter() - prepared) * 1e3,
         }
 
-    stages = _repeat(spec, step)
-    return BenchResult(
-        "torchscript",
-        model_path.name,
-        spec.size,
-        spec.threads,
-        "torch CUDA" if on_gpu else "torch CPU",
-        "fp32",
-        source.kernels,
-        found[0],
-        stages,
-        peak_rss_mb(),
-    )
+    def finish(stages: dict[str, list[float]]) -> BenchResult:
+        return BenchResult(
+            "torchscript",
+            model_path.name,
+            spec.size,
+            spec.threads,
+            "torch CUDA" if on_gpu else "torch CPU",
+            "fp32",
+            source.kernels,
+            found[0],
+            stages,
+            peak_rss_mb(),
+        )
+
+    return Timed(step, finish, lambda: torch.set_num_threads(threads))
 
 
-def bench_person(spec: BenchSpec, photo: Path | None) -> BenchResult:
+def bench_person(spec: BenchSpec, photo: Path | None) -> Timed:
     """The person models of the video-call check, each a stage of its own (the landmarks only
     run where a face is found: time them on a photo with one)."""
     from edge.inference.engines import EngineRequest
@@ -247,17 +275,19 @@ def bench_person(spec: BenchSpec, photo: Path | None) -> BenchResult:
         found[0] = len(seen.faces)
         return {"decode": (decoded - started) * 1e3, **seen.timings_ms}
 
-    stages = _repeat(spec, step)
-    ran = models.detector.engine.ran
-    return BenchResult(
-        ran.engine,
-        "mediapipe person models (faces found)",
-        spec.size,
-        spec.threads,
-        ran.device,
-        ran.precision,
-        None,
-        found[0],
-        stages,
-        peak_rss_mb(),
-    )
+    def finish(stages: dict[str, list[float]]) -> BenchResult:
+        ran = models.detector.engine.ran
+        return BenchResult(
+            ran.engine,
+            "mediapipe person models (faces found)",
+            spec.size,
+            spec.threads,
+            ran.device,
+            ran.precision,
+            None,
+            found[0],
+            stages,
+            peak_rss_mb(),
+        )
+
+    return Timed(step, finish)

@@ -6,6 +6,7 @@ Its card is models/yolox_nano_int8.toml (the fp32 card with this file's sha256).
 
 Run from the repository root with the export extra installed (onnx, onnxruntime):
     python scripts/make_int8_detector.py [--method MinMax|Percentile|Entropy] [--sizes 416,640]
+        [--int8-silu]
 
 Measured 2026-12-02 (box AP on tests/data/homes at 640 px; fp32 0.389): Percentile
 calibration with the heads' last convolutions and the stem's first four in float, AP 0.394;
@@ -16,11 +17,16 @@ With each SiLU fused into one QuickGelu (`fuse_silu`), ONNX Runtime runs it at 1
 speed at 416 and at 640 px (30 paired rounds; before the fusion 0.61-0.77×): the int8
 convolutions take 4.1 ms of a 640 px frame against fp32's 11.2, but the dequantize, SiLU and
 quantize around each of them give the difference back (ONNX Runtime has no int8 SiLU).
-Quantizing the SiLUs too (QLinearSigmoid and QLinearMul) drops AP to 0.004 and is no faster;
-quantizing Concat, MaxPool, Resize and Add as well, AP 0.377 and 0.96-0.97×. OpenVINO on an
-NNCF-quantized copy (its Q/DQ placement, SiLUs fused as post-ops): 0.73-0.82× ONNX Runtime fp32,
-as OpenVINO fp32 itself runs at 0.64× ONNX Runtime here. An Intel CPU with AMX may differ; not
-measured.
+With `--int8-silu` the SiLUs are quantized too (ONNX Runtime's QLinearSigmoid
+and QLinearMul): AP 0.410, but 0.76× fp32's speed at 416 px and 0.92× at 640 (its table-lookup
+sigmoid alone takes 3.1 ms of a 640 px frame). A first try at that gave AP 0.004: a convolution
+kept in float between a DequantizeLinear and a QuantizeLinear has its weights quantized per
+tensor by ONNX Runtime itself when the session loads (its WeightBiasQuantization), which a
+depthwise convolution does not survive, so the SiLUs on either side of a float convolution stay
+float (`float_neighbours`). Also tried: quantizing Concat, MaxPool, Resize and Add as well, AP
+0.377 and 0.96-0.97×; OpenVINO on an NNCF-quantized copy (its Q/DQ placement, SiLUs fused as
+post-ops), 0.73-0.82× ONNX Runtime fp32, as OpenVINO fp32 itself runs at 0.64× ONNX Runtime
+here. An Intel CPU with AMX, or one with AVX2 only, may differ; not measured.
 """
 
 from __future__ import annotations
@@ -135,6 +141,37 @@ def fuse_silu(model: onnx.ModelProto) -> int:
     return len(fused)
 
 
+def float_neighbours(model: onnx.ModelProto, float_conv_names: set[str]) -> set[str]:
+    """The Sigmoids and Muls of the SiLUs just before and just after each float convolution:
+    quantized, they would leave the convolution between a DequantizeLinear and a
+    QuantizeLinear, where ONNX Runtime quantizes its weights per tensor on its own."""
+    graph = model.graph
+    producer = {output: node for node in graph.node for output in node.output}
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    neighbours: set[str] = set()
+    for conv in (node for node in graph.node if node.name in float_conv_names):
+        for user in consumers.get(conv.output[0], []):
+            if user.op_type in ("Sigmoid", "Mul"):
+                neighbours.add(user.name)
+                neighbours.update(
+                    after.name
+                    for after in consumers.get(user.output[0], [])
+                    if after.op_type == "Mul"
+                )
+        before = producer.get(conv.input[0])
+        if before is not None and before.op_type == "Mul":
+            neighbours.add(before.name)
+            neighbours.update(
+                producer[name].name
+                for name in before.input
+                if name in producer and producer[name].op_type == "Sigmoid"
+            )
+    return neighbours
+
+
 class Calibration(CalibrationDataReader):
     def __init__(self, tensors: list[np.ndarray]) -> None:
         self._tensors = iter(tensors)
@@ -150,6 +187,11 @@ def main() -> None:
         "--method", default="Percentile", choices=["MinMax", "Percentile", "Entropy"]
     )
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
+    parser.add_argument(
+        "--int8-silu",
+        action="store_true",
+        help="quantize the SiLUs too (QLinearSigmoid, QLinearMul), not one float QuickGelu",
+    )
     args = parser.parse_args()
     sizes = tuple(int(size) for size in args.sizes.split(","))
     photos = cc_by_photos()
@@ -158,7 +200,11 @@ def main() -> None:
         folded, quantized = Path(folder) / "folded.onnx", Path(folder) / "int8.onnx"
         opset13 = Path(folder) / "opset13.onnx"  # per-channel DequantizeLinear needs opset 13
         converted = onnx.version_converter.convert_version(onnx.load(str(FP32)), 13)
-        print(f"fused {fuse_silu(converted)} SiLUs into QuickGelu")
+        excluded = set(float_convs(FP32))
+        if args.int8_silu:
+            excluded |= float_neighbours(converted, excluded)
+        else:
+            print(f"fused {fuse_silu(converted)} SiLUs into QuickGelu")
         onnx.save(converted, str(opset13))
         quant_pre_process(str(opset13), str(folded), skip_symbolic_shape=True)
         quantize_static(
@@ -169,9 +215,9 @@ def main() -> None:
             per_channel=True,
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
-            op_types_to_quantize=["Conv"],
+            op_types_to_quantize=["Conv", "Sigmoid", "Mul"] if args.int8_silu else ["Conv"],
             calibrate_method=getattr(CalibrationMethod, args.method),
-            nodes_to_exclude=float_convs(FP32),
+            nodes_to_exclude=sorted(excluded),
         )
         proto = onnx.load(str(quantized))
         fp32 = onnx.load(str(FP32), load_external_data=False)
