@@ -84,7 +84,7 @@ def bench(
     device: DeviceOption = Device.auto,
     strict: StrictOption = False,
     warmup: Annotated[
-        int, typer.Option(min=0, help="Untimed runs first, per model (caches, lazy init).")
+        int, typer.Option(min=0, help="Untimed runs first, per row (caches, lazy init).")
     ] = 3,
     iterations: Annotated[
         int, typer.Option(min=1, help="Timed runs per row; rows are timed in turns.")

@@ -79,7 +79,7 @@ def test_help_shows_flags_as_flags_and_explains_every_option(command: str) -> No
     options = [line for line in result.stdout.splitlines() if line.lstrip("│ ").startswith("--")]
     assert options and all(len(line.split(None, 2)) >= 3 for line in options), options
     if command == "bench":
-        assert "Untimed runs first" in result.stdout and "Timed runs per model" in result.stdout
+        assert "Untimed runs first" in result.stdout and "Timed runs per row" in result.stdout
 
 
 def test_the_model_commands_take_the_shared_options_from_one_declaration() -> None:
