@@ -180,7 +180,7 @@ def bench_onnx(model_path: Path | None, spec: BenchSpec, photo: Path | None) -> 
 
     def finish(stages: dict[str, list[float]]) -> BenchResult:
         adapter = pipeline.detector.adapter
-        if hasattr(adapter, "uncertain_band"):  # parity's frame: near-threshold pixels out
+        if hasattr(adapter, "uncertain_band"):  # parity's frame, its uncertain pixels kept
             adapter.uncertain_band = MASK_PARITY_BAND
             last[:] = [pipeline.analyze(decode(encoded))[0]]
         ran = pipeline.detector.engine.ran
