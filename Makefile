@@ -8,6 +8,9 @@ ARGS ?=
 TEST_EXTRAS = dev,export,eval,bench,web,openvino,ray,triton
 # `officescore serve` runs PyTriton's Triton server from its own environment (it pins numpy<2)
 TRITON_ENV ?= $(VENV)-triton
+# pip fails with a page of traceback on a full disk: say it in one line before it starts
+need_disk = $(PYTHON) -c "import shutil, sys; free = shutil.disk_usage('.').free / 2**30; \
+	sys.exit(0 if free >= $(1) else f'$(2) needs about $(1) GB free here, {free:.1f} GB is')"
 
 .PHONY: live test browser wheel-check clean
 
@@ -16,12 +19,14 @@ $(BIN)/python:
 
 # The runtime alone: ONNX Runtime, OpenCV, NumPy and the CLI (no torch).
 $(VENV)/.installed-live: pyproject.toml | $(BIN)/python
+	@$(call need_disk,1,the runtime)
 	@echo "installing the runtime into $(VENV) (about 0.7 GB: ONNX Runtime, OpenCV, NumPy; no torch)"
 	$(BIN)/python -m pip install --progress-bar on --editable .
 	touch $@
 
 # Everything the tests use: torch for export, pycocotools, matplotlib, Streamlit, OpenVINO.
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	@$(call need_disk,9,the test install)
 	@echo "installing everything the tests use into $(VENV) (about 7.1 GB with torch; minutes)"
 	$(BIN)/python -m pip install --progress-bar on --editable '.[$(TEST_EXTRAS)]'
 	touch $@ $(VENV)/.installed-live
