@@ -9,7 +9,7 @@ TEST_EXTRAS = dev,export,eval,bench,web,openvino,ray,triton
 # `officescore serve` runs PyTriton's Triton server from its own environment (it pins numpy<2)
 TRITON_ENV ?= $(VENV)-triton
 # pip fails with a page of traceback on a full disk: say it in one line before it starts
-need_disk = $(PYTHON) -c "import shutil, sys; free = shutil.disk_usage('.').free / 2**30; \
+need_disk = $(PYTHON) -c "import shutil, sys; free = shutil.disk_usage('$(VENV)').free / 2**30; \
 	sys.exit(0 if free >= $(1) else f'$(2) needs about $(1) GB free here, {free:.1f} GB is')"
 
 .PHONY: live test browser wheel-check clean
