@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 ARGS ?=
-TEST_EXTRAS = dev,export,eval,bench,web,openvino,ray,triton
+TEST_EXTRAS = dev,export,train,eval,bench,web,openvino,ray,triton
 # `officescore serve` runs PyTriton's Triton server from its own environment (it pins numpy<2)
 TRITON_ENV ?= $(VENV)-triton
 # pip fails with a page of traceback on a full disk: say it in one line before it starts

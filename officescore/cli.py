@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {  # each command, in --help's order, and the module 
     "web": "edge.cli.commands",
     "serve": "edge.cli.serve_commands",
     "evaluate": "export.commands",
+    "train": "train.commands",
     "bench": "benchmarks.commands",
 }
 GROUPS: dict[str, tuple[str, str]] = {  # each command group: its module and its typer app

@@ -26,18 +26,21 @@ def _zoo() -> Zoo:
 def list_models() -> None:
     """Every model the zoo knows, and whether it is here."""
     with user_errors():
+        from rich import box
         from rich.table import Table
 
         zoo = _zoo()
-        table = Table(title=f"officescore models (cache: {zoo.config.cache})")
+        table = Table(title="officescore models", box=box.SIMPLE_HEAD)
         for column in ("name", "task", "size", "COCO AP", "licence", "here"):
-            table.add_column(column, overflow="fold")
+            table.add_column(column, no_wrap=True, overflow="ellipsis")
         for entry in zoo.entries.values():
             here = "bundled" if entry.kind == "bundled" else "yes" if zoo.is_ready(entry) else "no"
-            table.add_row(
-                entry.name, entry.task, entry.size_text, entry.coco_ap, entry.licence, here
-            )
-        stdout().print(table)
+            task, coco_ap, licence = entry.brief
+            table.add_row(entry.name, task, entry.size_text, coco_ap, licence, here)
+        console = stdout()
+        console.print(table)
+        console.print(f"cache: {zoo.config.cache}", markup=False, soft_wrap=True)
+        console.print("each model in full: officescore models info NAME", markup=False)
 
 
 @models_app.command(cls=FlagHelpCommand)
@@ -53,7 +56,10 @@ def add(
     name: NameArgument,
     file: Annotated[Path, typer.Argument(help="The model file, fetched by other means.")],
 ) -> None:
-    """Put a file you downloaded elsewhere into the cache (for machines without internet)."""
+    """Put a model file into the cache: a zoo model fetched elsewhere, or your own.
+
+    A name the zoo does not know adds your own model (one `officescore train` made, say) for
+    `--model NAME`; its card, inside the file or beside it, says what it detects."""
     with user_errors():
         path = _zoo().add(name, file)
         say(f"{name}: checked and added as {path}")

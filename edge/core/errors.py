@@ -23,6 +23,8 @@ EXTRA_OF: dict[str, str] = {
     "openvino": "openvino",
     "ray": "ray",
     "tritonclient": "triton",
+    "onnx2torch": "train",
+    "yaml": "train",
 }
 
 

@@ -21,6 +21,7 @@ import tomllib
 
 from edge.core.errors import OfficeScoreError, extra_hint, first_line
 from edge.core.paths import user_cache_root
+from edge.inference import local_models
 from edge.inference.modelcard import bundled_dir, file_sha256
 
 BUNDLED_NAME = "yolox-nano"
@@ -50,9 +51,20 @@ class ZooEntry:
 
     @property
     def size_text(self) -> str:
+        """Megabytes (10⁶ bytes) everywhere, as the README writes them: one decimal, or about
+        so many for weights that are exported after the download."""
         if self.approx_mb is not None:
-            return f"about {self.approx_mb:.0f} MB of weights, then exported"
+            return f"~{self.approx_mb:.0f} MB"
         return f"{self.size / 1e6:.1f} MB"
+
+    @property
+    def brief(self) -> tuple[str, str, str]:
+        """Task, COCO AP and licence without their asides, for a table at 80 columns."""
+        return (
+            self.task.removeprefix("instance "),
+            self.coco_ap.split(" (")[0].replace("not published", "unpublished"),
+            self.licence.split(" (")[0],
+        )
 
     def describe(self) -> list[tuple[str, str]]:
         return [
@@ -61,7 +73,7 @@ class ZooEntry:
             ("classes", self.classes),
             ("licence", self.licence),
             ("source", self.source),
-            ("size", self.size_text),
+            ("size", self.size_text + (", weights exported here" if self.approx_mb else "")),
             ("sha256", self.sha256),
             ("COCO AP (published)", self.coco_ap),
             ("input", self.input),
@@ -114,7 +126,16 @@ class Zoo:
     def __init__(self, config: ZooConfig, notice: Notice) -> None:
         self.config = config
         self.notice = notice
-        self.entries = load_registry(list(config.registries))
+        self.entries = self._load_entries()
+
+    def _load_entries(self) -> dict[str, ZooEntry]:
+        """The registries, with the models the user added (`local.toml` in the cache) after
+        the bundled one, so a registry the user names can still replace them."""
+        registries = list(self.config.registries)
+        local = local_models.local_registry(self.config.cache)
+        if local.is_file():
+            registries.insert(1, local)
+        return load_registry(registries)
 
     def entry(self, name: str) -> ZooEntry:
         try:
@@ -150,6 +171,10 @@ class Zoo:
         with FileLock(_lock_path(self.folder(entry))):
             if path.is_file():  # another process finished it while we waited
                 return path
+            if entry.kind == local_models.LOCAL_KIND:
+                raise OfficeScoreError(
+                    f"{name} was {entry.source} and is gone from the cache: add it again"
+                )
             if entry.kind == "onnx":
                 self._download(entry)
             elif entry.kind in BUILDERS:
@@ -209,7 +234,13 @@ class Zoo:
             shutil.copyfile(bundled_dir() / entry.card, card)
 
     def add(self, name: str, file: Path) -> Path:
-        """Put a file fetched by hand into the cache, after checking its size and sha256."""
+        """Put a file fetched by hand into the cache, after checking its size and sha256; a
+        name the zoo does not know adds the file as a model of your own (its card says what it
+        detects)."""
+        if name not in self.entries or self.entries[name].kind == local_models.LOCAL_KIND:
+            path = local_models.register(self.config.cache, name, file)
+            self.entries = self._load_entries()
+            return path
         entry = self.entry(name)
         if entry.kind != "onnx":
             raise OfficeScoreError(f"{name} is {entry.kind}, not a file to add")
@@ -240,6 +271,8 @@ class Zoo:
             raise OfficeScoreError(
                 f"{name} is bundled with officescore; there is nothing to remove"
             )
+        if entry.kind == local_models.LOCAL_KIND:
+            local_models.unregister(self.config.cache, name)
         folder = self.folder(entry)
         if not folder.exists():
             return False

@@ -1,0 +1,132 @@
+"""Validation AP of a model in training: its raw outputs decoded as the runtime decodes
+them (edge.inference.postprocess), scored by pycocotools against the labelled classes."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from edge.inference.postprocess import decode_yolox, grid_points, nms_per_class, scale_boxes
+from export.evaluate import coco_metrics, per_class_metrics
+from train.augment import letterboxed, read_bgr
+from train.datasets import LabelledSet
+
+VAL_CONF = 0.01  # COCO AP counts every detection down to here
+NMS_IOU = 0.45
+VAL_BATCH = 8
+
+
+@dataclass(frozen=True)
+class Predictions:
+    boxes: np.ndarray  # frame pixels
+    scores: np.ndarray
+    outputs: np.ndarray  # output indices
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    ap: float
+    ap50: float
+    per_class: dict[str, dict[str, float]]
+    predictions: list[Predictions]
+
+
+def ground_truth(labelled: LabelledSet) -> Any:
+    """The validation set as pycocotools' COCO object, in memory."""
+    from pycocotools.coco import COCO
+
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    for image_id, image in enumerate(labelled.images, start=1):
+        images.append(
+            {
+                "id": image_id,
+                "file_name": image.path.name,
+                "width": image.width,
+                "height": image.height,
+            }
+        )
+        for box, cls in zip(image.boxes.tolist(), image.classes.tolist(), strict=True):
+            w, h = box[2] - box[0], box[3] - box[1]
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": image_id,
+                    "category_id": int(cls) + 1,
+                    "bbox": [box[0], box[1], w, h],
+                    "area": w * h,
+                    "iscrowd": 0,
+                }
+            )
+    categories = [{"id": i + 1, "name": name} for i, name in enumerate(labelled.names)]
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco = COCO()
+        coco.dataset = {"images": images, "annotations": annotations, "categories": categories}
+        coco.createIndex()
+    return coco
+
+
+class Validator:
+    """Validation photos read once, letterboxed at `size`; `run(model)` scores a model."""
+
+    def __init__(self, labelled: LabelledSet, size: int, output_of_class: tuple[int, ...]) -> None:
+        self.labelled = labelled
+        self.size = size
+        self.ground_truth = ground_truth(labelled)
+        self.class_of_output = {out: c for c, out in enumerate(output_of_class)}
+        self.inputs, self.scales, self.shapes = [], [], []
+        for image in labelled.images:
+            pixels = read_bgr(image.path)
+            tensor, scale = letterboxed(pixels, size)
+            self.inputs.append(tensor)
+            self.scales.append(scale * pixels.shape[1] / image.width)
+            self.shapes.append((image.height, image.width))
+        offsets, strides = grid_points(size, size, [8, 16, 32])
+        self.offsets, self.strides = offsets, strides
+
+    @torch.no_grad()
+    def run(self, model: torch.nn.Module, device: torch.device) -> ValidationResult:
+        model.eval()
+        predictions: list[Predictions] = []
+        for start in range(0, len(self.inputs), VAL_BATCH):
+            batch = torch.from_numpy(np.stack(self.inputs[start : start + VAL_BATCH])).to(device)
+            raw = model(batch).float()
+            raw[..., 4:] = torch.sigmoid(raw[..., 4:])
+            for offset, rows in enumerate(raw.cpu().numpy()):
+                predictions.append(self._decode(rows, start + offset))
+        records = []
+        for image_id, found in enumerate(predictions, start=1):
+            for box, score, output in zip(found.boxes, found.scores, found.outputs, strict=True):
+                if int(output) not in self.class_of_output:
+                    continue
+                records.append(
+                    {
+                        "image_id": image_id,
+                        "category_id": self.class_of_output[int(output)] + 1,
+                        "bbox": [
+                            float(box[0]),
+                            float(box[1]),
+                            float(box[2] - box[0]),
+                            float(box[3] - box[1]),
+                        ],
+                        "score": float(score),
+                    }
+                )
+        metrics = coco_metrics(self.ground_truth, records, "bbox")
+        per_class = per_class_metrics(self.ground_truth, records, set(self.labelled.names))
+        return ValidationResult(metrics["AP"], metrics["AP50"], per_class, predictions)
+
+    def _decode(self, rows: np.ndarray, index: int) -> Predictions:
+        boxes, scores, outputs = decode_yolox(rows, self.offsets, self.strides, VAL_CONF)
+        keep = nms_per_class(boxes, scores, outputs, NMS_IOU)[:300]
+        scale = self.scales[index]
+        return Predictions(
+            scale_boxes(boxes[keep], (scale, scale), self.shapes[index]),
+            scores[keep],
+            outputs[keep],
+        )
