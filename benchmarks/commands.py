@@ -174,16 +174,17 @@ def bench(
                     )
                     if torchscript is not None and input_size == input_sizes[0]:
                         say(
-                            f"loading {torchscript.name} (TorchScript) at {size_text}, "
+                            f"loading {torchscript.name} (TorchScript) for {size_text} frames, "
                             f"{thread_count} threads"
                         )
                         timed.append(bench_torchscript(torchscript, spec, photo))
                     for path in model_paths:
                         for engine_name, precision_name in engine_rows(engine, precision):
-                            at = f", input {input_size} px" if input_size else ""
+                            at = f"{input_size} px" if input_size else "the model's live size"
                             say(
-                                f"loading {path or 'bundled detector'} on {engine_name} "
-                                f"{precision_name} at {size_text}{at}, {thread_count} threads"
+                                f"loading {path or 'the bundled detector'} on {engine_name} "
+                                f"{precision_name} for {size_text} frames (model input: {at}), "
+                                f"{thread_count} threads"
                             )
                             row_spec = replace(spec, engine=engine_name, precision=precision_name)
                             try:
@@ -269,7 +270,7 @@ def bench(
         )
         return
     console = stdout()
-    console.print(as_table(results))
+    console.print(as_table(results, skipped))
     if loop:
         console.print(
             f"loop on {loop.video} ({'realtime' if loop.realtime else 'every frame'}): "

@@ -72,21 +72,30 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
-def as_table(results: list[BenchResult]) -> Table:
-    """One column per result, one row per measure: fits a terminal for a handful of results."""
+def as_table(results: list[BenchResult], skipped: list[dict[str, str]] | None = None) -> Table:
+    """One column per result, one row per measure: fits a terminal for a handful of results.
+    A row this machine cannot run (`skipped`) is a column of its own, with the reason."""
     table = Table(
-        title="officescore bench (ms per frame: p50 / p95 per stage; --json and --csv add "
-        "mean, p90 and p99)"
+        title="officescore bench: ms per frame, p50 / p95",
+        caption="--json and --csv add the mean, p90 and p99",
     )
     table.add_column("")
-    for index, _ in enumerate(results, start=1):
-        table.add_column(f"#{index}", overflow="fold")
+    skipped = skipped or []
+    for index in range(1, len(results) + len(skipped) + 1):
+        table.add_column(f"#{index}")
     data = rows(results)
 
     def line(name: str, cell: Callable[[dict[str, Any]], str]) -> None:
-        table.add_row(name, *(cell(row) for row in data))
+        known = {"backend": "backend", "precision": "precision", "size, threads": "size"}
+        table.add_row(
+            name,
+            *(cell(row) for row in data),
+            *(s.get(known.get(name, ""), "—") for s in skipped),
+        )
 
     line("backend", lambda r: r["backend"])
+    if skipped:
+        table.add_row("skipped", *("—" for _ in data), *(s["reason"] for s in skipped))
     line("model", lambda r: r["model"])
     line("size, threads", lambda r: f"{r['size']}, {r['threads']}")
     line("provider", lambda r: r["provider"])

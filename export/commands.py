@@ -182,8 +182,9 @@ def triton(
         flag(help="Serve through Triton's Python backend running ONNX Runtime (PyTriton)."),
     ] = False,
 ) -> None:
-    """Write a Triton model repository for a detector (native ONNX Runtime backend, or the
-    Python backend)."""
+    """Write a Triton model repository for a detector.
+
+    Triton's native ONNX Runtime backend, or its Python backend."""
     from edge.inference.modelcard import bundled_model_path
     from edge.scale.triton_repository import TritonRequest, write_repository
 
@@ -247,8 +248,9 @@ def evaluate(
     imgsz: ImgszOption = None,
     json_output: Annotated[bool, flag("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """COCO box (and mask) mAP with per-class AP and recall (--coco), and how scores compare
-    with a person's ratings (--ratings)."""
+    """A model's COCO mAP (--coco), and its scores against a person's ratings (--ratings).
+
+    Box (and mask) mAP with per-class AP and recall."""
     import json
 
     from rich.console import Console

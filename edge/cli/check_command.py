@@ -48,7 +48,10 @@ def check(
     explain: Annotated[bool, flag("--explain", help="Print the thresholds and stop.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write annotated photos to this folder.")] = None,
     window: Annotated[float, typer.Option(min=0.1, help="Live: seconds the verdict covers.")] = 3.0,
-    headless: Annotated[bool, flag("--headless", help="Live: no window, JSON per second.")] = False,
+    headless: Annotated[
+        bool,
+        flag("--headless", help="Live: no window; a status line a second (JSON into a pipe)."),
+    ] = False,
     max_frames: Annotated[
         int | None, typer.Option(min=1, help="Live: stop after N frames.")
     ] = None,
@@ -66,13 +69,16 @@ def check(
     *,
     options: ModelOptions,
 ) -> None:
-    """Check your video-call background. Exit 0: nothing fails, 1: something does, 2: bad input."""
+    """Check how you look on a video call: pass, warn or fail per criterion, with the reason.
+
+    Exit 0: nothing fails, 1: something fails, 2: bad input."""
     from edge.runs.background_check import CheckConfig, Checker
     from edge.runs.background_check import explain as explain_thresholds
     from edge.runs.live_check import check_live
     from edge.video.batch import expand_inputs, prepare_out_dir
 
     failures: list[str] = []
+    warnings: list[str] = []
     with user_errors():
         if explain:
             stdout().print(explain_thresholds(thresholds), markup=False)
@@ -93,16 +99,19 @@ def check(
                 sys.stdout,
                 lambda text: say(f"note: {text}"),
                 realtime,
+                json_lines=json_output or not sys.stdout.isatty(),
             )
-            say(summary.line())
+            say(summary.line(with_score=False))
             if summary.lost:
                 say(f"warning: {summary.lost}")
             if final and final.check:
                 failures += [f"{v.title} (live)" for v in final.check.failures]
+                warnings += [f"{v.title} (live)" for v in final.check.warnings]
         for path in expand_inputs(photos or []):
             result = checker.check_photo(path, out / f"{path.stem}.check.jpg" if out else None)
             assert result.check is not None
             failures += [f"{v.title} ({path.name})" for v in result.check.failures]
+            warnings += [f"{v.title} ({path.name})" for v in result.check.warnings]
             if json_output:
                 sys.stdout.write(json.dumps(result.to_record()) + "\n")
                 sys.stdout.flush()
@@ -125,4 +134,7 @@ def check(
     if failures:
         say(f"verdict: fail: {'; '.join(failures)} (exit {EXIT_CHECK_FAILED})")
         raise typer.Exit(EXIT_CHECK_FAILED)
-    say("verdict: pass: nothing fails (exit 0)")
+    if warnings:
+        say(f"verdict: warn: {'; '.join(warnings)} (exit 0)")
+        return
+    say("verdict: pass: nothing fails or warns (exit 0)")

@@ -40,8 +40,9 @@ def serve(
     ] = False,
     log: Annotated[Path | None, typer.Option(help="Write Triton's own log here.")] = None,
 ) -> None:
-    """Serve a detector (and the video-call check's person models) on a local Triton server
-    until Ctrl-C or SIGTERM."""
+    """Serve a detector and the check's person models on a local Triton server.
+
+    It runs until Ctrl-C or SIGTERM."""
     from edge.scale.triton_server import (
         ServeRequest,
         environment_folder,

@@ -71,6 +71,10 @@ class CheckReport:
     def failures(self) -> list[Verdict]:
         return [v for v in self.verdicts if v.status == "fail"]
 
+    @property
+    def warnings(self) -> list[Verdict]:
+        return [v for v in self.verdicts if v.status == "warn"]
+
 
 @dataclass(frozen=True)
 class Result:

@@ -26,7 +26,7 @@ from edge.inference.engines import Engine, EngineRequest, OpenVinoEngine
 
 TIE = 1.10  # OpenVINO must be this much faster to be chosen
 RUNS = 7  # timed runs per engine, in turns, each after an untimed one
-CACHE_FILE = "engine-choice.json"
+CACHE_FILE = "engine-choice-2.json"  # 2: the reasons name both engines in their ratio
 
 Parity = Callable[[list[np.ndarray], list[np.ndarray]], bool]
 
@@ -161,11 +161,17 @@ def choose_engine(
     if not same:
         chosen, why = reference, f"onnxruntime: openvino's outputs differ from its {on}"
     elif speedup >= TIE:
-        chosen, why = candidate, f"openvino: {speedup:.2f}× onnxruntime's speed {on}"
+        chosen, why = candidate, f"openvino: it ran {speedup:.2f}× as fast as onnxruntime {on}"
     elif speedup >= 1.0:
-        chosen, why = reference, f"onnxruntime: openvino only {speedup:.2f}× its speed (a tie) {on}"
+        chosen, why = (
+            reference,
+            f"onnxruntime: openvino ran only {speedup:.2f}× as fast as onnxruntime (a tie) {on}",
+        )
     else:
-        chosen, why = reference, f"onnxruntime: openvino ran at {speedup:.2f}× its speed {on}"
+        chosen, why = (
+            reference,
+            f"onnxruntime: openvino ran {speedup:.2f}× as fast as onnxruntime {on}",
+        )
     import onnxruntime
     import openvino  # the candidate ran: both are imported
 

@@ -16,10 +16,14 @@ from edge.core.results import SEVERITY, CheckReport, Verdict
 from edge.core.results import VerdictStatus as Status
 from edge.core.types import Detections, Person
 from edge.core.vocabulary import CANONICAL_ID, TOO_RARE, Sight, plural
-from edge.judge import person_rules
+from edge.judge import person_rules, picture_rules
 from edge.judge.frame_facts import FrameFacts, ImageFacts, frame_facts
 
+NOBODY_IN_VIEW = "nobody in view"
+
 SECTIONS = (
+    "picture",
+    "camera",
     "people",
     "private",
     "clutter",
@@ -96,7 +100,7 @@ def check_people(facts: FrameFacts, sight: Sight, config: dict[str, Any]) -> Ver
             f"{plural(pets, 'pet')} in view",
             evidence,
         )
-    alone = "nobody else in view" if facts.you else "nobody in view"
+    alone = "nobody else in view" if facts.you else NOBODY_IN_VIEW
     return Verdict("people", "People and pets behind you", "pass", alone, evidence)
 
 
@@ -157,44 +161,97 @@ def check_frame(
     sight: Sight,
     config: dict[str, dict[str, Any]],
     person: Person | None = None,
+    live: bool = False,
 ) -> CheckReport:
     """The verdicts for one frame (or its `ImageFacts`); `person` is what the person models
-    saw (None: they did not run, and you are the largest person box)."""
+    saw (None: they did not run, and you are the largest person box). The picture itself is
+    judged first: where it is too poor to see into, what needs sight is not checked."""
     facts = frame_facts(image, detections, person)
-    return CheckReport(
-        (
-            check_people(facts, sight, config["people"]),
-            check_private(facts, sight, config["private"]),
-            check_clutter(facts, sight, config["clutter"]),
-            person_rules.check_lighting(facts, config["lighting"]),
-            person_rules.check_backlight(facts, config["backlight"]),
-            person_rules.check_framing(facts, config["framing"]),
-            person_rules.check_camera_angle(facts, config["camera_angle"]),
-            person_rules.check_distance(facts, config["distance"]),
-            person_rules.check_sharpness(facts, config["sharpness"]),
-            check_helps(facts, sight, config["helps"]),
-        )
+    picture, blinds = picture_rules.judge_picture(facts.picture, config["picture"])
+    judged: tuple[Verdict, ...] = (
+        check_people(facts, sight, config["people"]),
+        check_private(facts, sight, config["private"]),
+        check_clutter(facts, sight, config["clutter"]),
+        person_rules.check_lighting(facts, config["lighting"]),
+        person_rules.check_backlight(facts, config["backlight"]),
+        person_rules.check_framing(facts, config["framing"]),
+        person_rules.check_camera_angle(facts, config["camera_angle"]),
+        person_rules.check_distance(facts, config["distance"]),
+        person_rules.check_sharpness(facts, config["sharpness"]),
+        check_helps(facts, sight, config["helps"]),
     )
+    if blinds is not None:
+        judged = tuple(
+            picture_rules.blinded(v, blinds)
+            if v.id in picture_rules.VOUCHES_FOR_ABSENCE
+            or (v.id in picture_rules.ABOUT_YOU and not facts.you)
+            else v
+            for v in judged
+        )
+    camera = picture_rules.judge_resolution(facts.picture, config["camera"], live)
+    return CheckReport((picture, camera, *judged))
 
 
 class RollingCheck:
     """The verdict over the last `window_s` seconds: per criterion, its most frequent status
-    (ties go to the more severe), so one odd frame does not flip the light."""
+    (ties go to the more severe), so one odd frame does not flip the light. Live only: the
+    camera's frame rate and pauses over the window, and nobody in view for `absent_s` seconds
+    ("you are not in the picture")."""
 
-    def __init__(self, window_s: float = 3.0) -> None:
+    def __init__(self, window_s: float, config: dict[str, dict[str, Any]]) -> None:
         self.window_s = window_s
-        self._recent: deque[tuple[float, CheckReport]] = deque()
+        self.camera = config["camera"]
+        self.absent_s = float(config["people"]["absent_s"])
+        self._recent: deque[tuple[float, CheckReport, int]] = deque()
+        self._nobody_since: float | None = None
 
-    def update(self, report: CheckReport, t: float) -> CheckReport:
-        self._recent.append((t, report))
+    def update(self, report: CheckReport, t: float, frame_index: int) -> CheckReport:
+        """`frame_index`: the frame's number from the camera, so that frames the check had
+        no time for still count as delivered."""
+        self._recent.append((t, report, frame_index))
         while self._recent and self._recent[0][0] < t - self.window_s:
             self._recent.popleft()
         rolled = []
         for index, latest in enumerate(report.verdicts):
-            history = [r.verdicts[index] for _, r in self._recent]
+            history = [r.verdicts[index] for _, r, _ in self._recent]
             counts = Counter(v.status for v in history)
             status = max(counts, key=lambda s: (counts[s], SEVERITY[s]))
             if status != latest.status:
                 latest = next(v for v in reversed(history) if v.status == status)
-            rolled.append(latest)
+            rolled.append(self._live(latest, report, t))
         return CheckReport(tuple(rolled))
+
+    def _live(self, verdict: Verdict, report: CheckReport, t: float) -> Verdict:
+        if verdict.id == "camera":
+            fps, gap = self._delivery()
+            return picture_rules.judge_frame_rate(verdict, fps, gap, self.camera)
+        if verdict.id != "people":
+            return verdict
+        nobody = any(v.id == "people" and v.reason == NOBODY_IN_VIEW for v in report.verdicts)
+        self._nobody_since = (self._nobody_since or t) if nobody else None
+        if self._nobody_since is not None and t - self._nobody_since >= self.absent_s:
+            away = t - self._nobody_since
+            return Verdict(
+                "people",
+                verdict.title,
+                "warn",
+                f"you are not in the picture: nobody in view for {away:.0f} s",
+                verdict.evidence,
+            )
+        return verdict
+
+    def _delivery(self) -> tuple[float | None, float]:
+        """Frames the camera delivered a second over the window, and its longest pause per
+        frame (a pause of a slow check is not the camera's: it skipped frames meanwhile)."""
+        if len(self._recent) < 2:
+            return None, 0.0
+        times = [t for t, _, _ in self._recent]
+        indices = [i for _, _, i in self._recent]
+        span = times[-1] - times[0]
+        if span <= 0:
+            return None, 0.0
+        gaps = [
+            (t1 - t0) / max(i1 - i0, 1)
+            for t0, t1, i0, i1 in zip(times, times[1:], indices, indices[1:], strict=False)
+        ]
+        return (indices[-1] - indices[0]) / span, max(gaps)

@@ -12,6 +12,7 @@ import numpy as np
 
 from edge.core.types import LEFT_EYE, PERSON_PROBABILITY, RIGHT_EYE, Detections, Face, Person
 from edge.core.vocabulary import CANONICAL_ID
+from edge.judge.picture_rules import PictureStats, picture_stats
 
 FoundBy = Literal["face", "box"]
 FACE_REACH = 2.5  # your outline: within this many face widths of your face, sideways
@@ -38,17 +39,19 @@ class ImageFacts:
 
     gray: np.ndarray
     edges: np.ndarray  # bool: Canny edges, for the background's busyness
+    picture: PictureStats  # exposure, focus, noise and size of the whole frame
 
 
 def image_facts(image: np.ndarray) -> ImageFacts:
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    return ImageFacts(gray, cv2.Canny(gray, 100, 200) > 0)
+    return ImageFacts(gray, cv2.Canny(gray, 100, 200) > 0, picture_stats(gray))
 
 
 @dataclass(frozen=True)
 class FrameFacts:
     gray: np.ndarray
     edges: np.ndarray
+    picture: PictureStats
     detections: Detections
     found_by: FoundBy | None  # None: nobody in view
     face: Face | None
@@ -135,6 +138,7 @@ def frame_facts(
     return FrameFacts(
         gray=gray,
         edges=seen.edges,
+        picture=seen.picture,
         detections=detections,
         found_by=found_by,
         face=face,

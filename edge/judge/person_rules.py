@@ -116,10 +116,47 @@ def check_backlight(facts: FrameFacts, config: dict[str, Any]) -> Verdict:
     ratio = round(background / max(you, 1.0), 2)
     status = _graded(ratio, config["warn_ratio"], config["fail_ratio"])
     reason = f"the background is {ratio:.2f}× as bright as {where}"
+    evidence: dict[str, Any] = {
+        "ratio": ratio,
+        "you": round(you, 1),
+        "background": round(background, 1),
+    }
+    near = _around_your_head(facts)
+    if near.any():
+        near_ratio = round(facts.mean_over(facts.gray, near) / max(you, 1.0), 2)
+        near_clipped = round(float((facts.gray[near] >= CLIPPED).mean()), 3)
+        evidence |= {"near_ratio": near_ratio, "near_clipped": near_clipped}
+        around = _worst(
+            _graded(near_ratio, config["warn_near_ratio"], config["fail_near_ratio"]),
+            _graded(near_clipped, config["warn_near_clipped"], config["fail_near_clipped"]),
+        )
+        if around != "pass":
+            reason = (
+                f"right behind your head and shoulders the background is {near_ratio:.2f}× "
+                f"as bright as {where} ({near_clipped:.0%} of it blown out)"
+            )
+        status = _worst(status, around)
     if status != "pass":
         reason += ": close the blinds behind you, or turn so the window is in front of you"
-    evidence = {"ratio": ratio, "you": round(you, 1), "background": round(background, 1)}
     return Verdict("backlight", title, status, reason, evidence)
+
+
+def _around_your_head(facts: FrameFacts) -> np.ndarray:
+    """The background within a head's width of your outline, from the top of the frame down
+    to your shoulders (a face's height below your chin): what a viewer sees around you."""
+    height, width = facts.gray.shape
+    if facts.face is not None:
+        x0, y0, x1, y1 = facts.face.box.tolist()
+        reach, bottom = max(int(x1 - x0), 4), int(y1 + (y1 - y0))
+    else:
+        rows = np.flatnonzero(facts.you_mask.any(axis=1))
+        reach = max(width // 10, 4)
+        bottom = int(rows[0] + (rows[-1] - rows[0]) // 3) if len(rows) else height
+    outside = (~facts.you_mask).view(np.uint8)
+    near = cv2.distanceTransform(outside, cv2.DIST_L2, cv2.DIST_MASK_3) <= reach
+    near &= facts.background
+    near[max(bottom, 0) :] = False
+    return near
 
 
 def check_framing(facts: FrameFacts, config: dict[str, Any]) -> Verdict:

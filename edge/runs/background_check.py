@@ -99,7 +99,8 @@ class Checker:
             timings |= person.timings_ms
         started = time.perf_counter()
         sight = self.pipeline.detector.card.sight
-        report = check_frame(picture, detections, sight, self.thresholds, person)
+        live = kind == "frame"
+        report = check_frame(picture, detections, sight, self.thresholds, person, live)
         timings["check"] = (time.perf_counter() - started) * 1e3
         return self.pipeline.result(
             source,

@@ -30,11 +30,16 @@ REDETECT_FACES_EVERY = 15  # frames
 
 
 class _Verdicts:
-    """Where the judged frames go: the rolling verdict, the window, JSON once per second."""
+    """Where the judged frames go: the rolling verdict, the window, or once a second a JSON
+    line (into a pipe, or with --json) or a status line (on a terminal)."""
 
-    def __init__(self, checker: Checker, window: Window | None, out: TextIO) -> None:
-        self.rolling = RollingCheck(checker.config.window_s)
-        self.window, self.out = window, out
+    def __init__(
+        self, checker: Checker, window: Window | None, out: TextIO, json_lines: bool
+    ) -> None:
+        self.rolling = RollingCheck(checker.config.window_s, checker.thresholds)
+        self.window, self.out, self.json_lines = window, out, json_lines
+        self.started = time.perf_counter()
+        self.judged = 0
         self.rolled: Result | None = None
         self.timings: deque[dict[str, float]] = deque(maxlen=TIMING_WINDOW)
         self.next_second = 0.0
@@ -45,20 +50,39 @@ class _Verdicts:
         self.rolled = rolled = replace(
             result,
             kind="frame",
-            check=self.rolling.update(result.check, frame.timestamp),
+            check=self.rolling.update(result.check, frame.timestamp, frame.index),
             frame_index=frame.index,
             timestamp=frame.timestamp,
         )
         self.timings.append(dict(result.timings_ms))
+        self.judged += 1
         assert rolled.check is not None
         if self.window is not None:
             drawn = draw_check_panel(frame.image, result.detections, rolled.check, result.person)
             return self.window.show(drawn)
         if frame.timestamp >= self.next_second:
-            self.out.write(json.dumps(rolled.to_record()) + "\n")
+            if self.json_lines:
+                self.out.write(json.dumps(rolled.to_record()) + "\n")
+            else:
+                elapsed = time.perf_counter() - self.started
+                fps = self.judged / elapsed if elapsed > 0 else 0.0
+                self.out.write(check_status_line(rolled, fps) + "\n")
             self.out.flush()
             self.next_second = float(int(frame.timestamp) + 1)
         return True
+
+
+def check_status_line(rolled: Result, fps: float) -> str:
+    """One short line a second for a person at a terminal: the time, the verdict over the
+    window and the criteria that are not passing."""
+    assert rolled.check is not None
+    failing = rolled.check.failures + rolled.check.warnings
+    verdict = "fail" if rolled.check.failures else "warn" if failing else "pass"
+    named = ", ".join(f"{v.title} {v.status}" for v in failing)
+    return (
+        f"{rolled.timestamp or 0.0:6.1f} s  frame {rolled.frame_index}  {verdict}"
+        f"{': ' + named if named else ''}  {fps:4.1f} fps"
+    )
 
 
 def check_live(
@@ -69,17 +93,18 @@ def check_live(
     out: TextIO,
     notice: Callable[[str], None],
     realtime: bool = True,
+    json_lines: bool = True,
 ) -> tuple[Result | None, LiveSummary]:
-    """A running verdict over the last seconds; JSON once per second when headless. With
-    `realtime` off a file gives every frame as fast as the check runs. Returns the last verdict
-    and the run's summary (frames, seconds, fps, drops)."""
+    """A running verdict over the last seconds; headless, once a second a JSON line or (not
+    `json_lines`) a status line. With `realtime` off a file gives every frame as fast as the
+    check runs. Returns the last verdict and the run's summary (frames, seconds, fps, drops)."""
     if not headless and not has_display():
-        notice("no display found: printing one JSON object per second instead of a window")
+        lines = "one JSON line" if json_lines else "a status line"
+        notice(f"no display found: printing {lines} a second instead of opening a window")
         headless = True
     frames = open_live_source(source, realtime=realtime, notice=notice)
-    verdicts = _Verdicts(
-        checker, None if headless else Window(annotated_size(frames.frame_size)), out
-    )
+    window = None if headless else Window(annotated_size(frames.frame_size))
+    verdicts = _Verdicts(checker, window, out, json_lines)
     summary = LiveSummary(source=frames.name)
     pending: tuple[Future[Result], Frame] | None = None
     looked: Future[Looked] | None = None

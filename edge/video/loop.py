@@ -67,17 +67,19 @@ class LiveSummary:
             for stage in dict.fromkeys(stage for t in recent for stage in t)
         }
 
-    def line(self) -> str:
-        """The closing line on stderr: frames, seconds, fps, drops, reconnects, final score."""
+    def line(self, with_score: bool = True) -> str:
+        """The closing line on stderr: frames, seconds, fps, drops, reconnects, final score
+        (`with_score`: the check ends with its verdict instead)."""
         stages = " ".join(f"{k} {v:.1f}" for k, v in self.stage_p50_ms.items())
         final = self.last_score.value if self.last_score else "n/a"
+        score = f"final score {final}; " if with_score else ""
         ending = "stopped by user" if self.interrupted else "done"
         replays = f", {plural(self.replays, 'replay')}" if self.replays else ""
         return (
             f"{ending}: {plural(self.frames, 'frame')} from {self.source} in "
             f"{self.elapsed_s:.1f} s ({self.fps:.1f} fps), dropped {self.dropped}{replays}, "
             f"{plural(self.reconnects, 'reconnect')} (gaps {self.gap_seconds:.1f} s), "
-            f"final score {final}; p50 ms: {stages}"
+            f"{score}p50 ms: {stages}"
         )
 
 

@@ -26,6 +26,7 @@ _STATUS_COLOURS = {
     "not_checked": (150, 150, 150),
 }
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
+_ASCII = str.maketrans({"×": "x", "…": "...", "≥": ">=", "≤": "<=", "–": "-", "—": "-", "→": "->"})
 
 
 def _palette() -> np.ndarray:
@@ -164,7 +165,9 @@ def _text(
     scale: float,
     thickness: int = 1,
 ) -> None:
-    """Text laid out for the base height, scaled to the picture's."""
+    """Text laid out for the base height, scaled to the picture's (OpenCV's fonts draw ASCII
+    alone: the few other signs our reasons use are spelt in it)."""
+    text = text.translate(_ASCII)
     x, y = round(origin[0] * scale), round(origin[1] * scale)
     weight = max(1, round(thickness * scale))
     cv2.putText(image, text, (x, y), _FONT, size * scale, colour, weight, cv2.LINE_AA)
@@ -213,15 +216,19 @@ def draw_check_panel(
     bar = np.full((height, panel_width(height), 3), _PANEL_GREY, np.uint8)
     worst = report.worst
     headline = "Background looks good" if worst is None else f"{worst.title}: {worst.status}"
-    _text(bar, headline[:30], (10, 26), 0.5, (255, 255, 255), scale, 2)
+    heading = fit_lines(headline, 0.5, 2, PANEL_BASE_WIDTH - 20, 2)
+    for line, words in enumerate(heading):
+        _text(bar, words, (10, 26 + 20 * line), 0.5, (255, 255, 255), scale, 2)
+    top = 52 + 20 * (len(heading) - 1)
     for row, verdict in enumerate(report.verdicts):
-        y = 52 + 20 * row
+        y = top + 20 * row
         centre = (round(18 * scale), round((y - 5) * scale))
         cv2.circle(bar, centre, round(7 * scale), _LIGHTS[verdict.status], -1)
-        _text(bar, verdict.title, (32, y), 0.45, (235, 235, 235), scale)
+        title = fit_lines(verdict.title, 0.45, 1, PANEL_BASE_WIDTH - 40, 1)[0]
+        _text(bar, title, (32, y), 0.45, (235, 235, 235), scale)
     if worst is not None:
-        below = 52 + 20 * len(report.verdicts) + 8
-        for line, words in enumerate(_wrap(worst.reason, 36)[:6]):
+        below = top + 20 * len(report.verdicts) + 8
+        for line, words in enumerate(fit_lines(worst.reason, 0.42, 1, PANEL_BASE_WIDTH - 20, 6)):
             _text(bar, words, (10, below + 18 * line), 0.42, (200, 200, 255), scale)
     canvas, picture = _beside(image, bar)
     if person is not None:
@@ -269,11 +276,30 @@ def draw_person(picture: np.ndarray, person: Person) -> None:
     cv2.line(picture, start, end, _FACE, 2, cv2.LINE_AA)
 
 
-def _wrap(text: str, width: int) -> list[str]:
+def fit_lines(text: str, size: float, thickness: int, width: int, most: int) -> list[str]:
+    """`text` wrapped at spaces into lines at most `width` pixels wide (at the panel's base
+    scale), at most `most` of them; what does not fit ends in '...', never mid-word."""
+
+    def fits(line: str) -> bool:
+        return cv2.getTextSize(line.translate(_ASCII), _FONT, size, thickness)[0][0] <= width
+
     lines: list[str] = []
-    for word in text.split():
-        if lines and len(lines[-1]) + 1 + len(word) <= width:
-            lines[-1] += " " + word
-        else:
+    words = text.split()
+    for index, word in enumerate(words):
+        if lines and fits(f"{lines[-1]} {word}"):
+            lines[-1] += f" {word}"
+        elif len(lines) < most:
             lines.append(word)
+        else:
+            lines[-1] += " " + " ".join(words[index:])  # the rest: ellipsized below
+            break
+    for index, line in enumerate(lines):
+        if not fits(line):
+            kept = line.split()
+            while len(kept) > 1 and not fits(" ".join(kept) + "..."):
+                kept.pop()
+            shortened = " ".join(kept)
+            while len(kept) == 1 and shortened and not fits(shortened + "..."):
+                shortened = shortened[:-1]  # one word wider than the panel: cut it, marked
+            lines[index] = shortened + "..."
     return lines

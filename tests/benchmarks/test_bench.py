@@ -98,9 +98,9 @@ def test_bench_table_reads_as_text_and_times_each_input_size(photos: Path) -> No
     assert result.exit_code == 0, result.stderr
     printed = result.stdout + result.stderr
     assert "{'" not in printed and "(480, 640)" not in printed  # no Python reprs
-    assert "at 480x640, input 416 px, 2 threads" in result.stderr
+    assert "for 480x640 frames (model input: 416 px), 2 threads" in result.stderr
     assert "yolox-nano-coco@416" in result.stdout and "yolox-nano-coco@640" in result.stdout
-    assert "p50 / p95 per stage" in result.stdout and "onnxruntime " in result.stdout
+    assert "ms per frame, p50 / p95" in result.stdout and "onnxruntime " in result.stdout
 
 
 def test_bench_compares_engines_and_precisions_with_parity(exported: tuple[Path, str]) -> None:

@@ -97,3 +97,62 @@ def test_live_headless_on_a_terminal_prints_a_status_line_a_second(office_video:
     assert all(len(line) < 200 and not line.startswith("{") for line in lines)
     as_json = run_in_terminal([*args, "--json", "--no-realtime", "--max-frames", "5"])
     assert [json.loads(line)["kind"] for line in as_json.splitlines()] == ["frame"] * 5
+
+
+def test_models_list_fits_80_columns_and_sizes_agree_with_the_files() -> None:
+    listed = runner.invoke(app, ["models", "list"], env={"COLUMNS": "80"})
+    assert listed.exit_code == 0, listed.stderr
+    assert all(len(line) <= 80 for line in listed.stdout.splitlines()), listed.stdout
+    for whole in ("yolox-s-int8", "segmentation", "BSD-3-Clause", "unpublished", "bundled"):
+        assert whole in listed.stdout, whole
+    bundled = next(line for line in listed.stdout.splitlines() if "yolox-nano" in line)
+    size = f"{(REPO / 'models' / 'yolox_nano.onnx').stat().st_size / 1e6:.1f} MB"
+    assert size in bundled
+    assert f"bundled, {size}" in (REPO / "README.md").read_text()
+
+
+def test_every_command_description_is_whole_in_the_help() -> None:
+    import typer.main
+
+    from officescore.cli import build_app
+
+    shown = runner.invoke(app, ["--help"], env={"COLUMNS": "80"}).stdout
+    flat = " ".join(shown.replace("│", " ").split())
+    for name, command in typer.main.get_command(build_app()).commands.items():  # type: ignore[attr-defined]
+        first = (command.help or "").strip().split("\n\n")[0]
+        assert "\n" not in first and first.endswith("."), (name, first)
+        assert " ".join(first.split()) in flat, name
+
+
+def test_the_live_check_on_a_terminal_prints_a_status_line_a_second() -> None:
+    args = ["check", "--source", "call-demo", "--headless", "--max-frames", "40"]
+    lines = [line for line in run_in_terminal(args).splitlines() if line.strip()]
+    assert 1 <= len(lines) < 40 and all(not line.startswith("{") for line in lines)
+    assert all(" fps" in line and " frame " in line for line in lines), lines
+    assert all(any(word in line for word in ("pass", "warn", "fail")) for line in lines)
+    as_json = run_in_terminal([*args, "--json", "--no-realtime", "--max-frames", "5"])
+    assert json.loads(as_json.splitlines()[0])["kind"] == "frame"
+
+
+def test_bench_says_one_input_size_and_a_skipped_row_is_in_the_table() -> None:
+    from rich.console import Console
+
+    from benchmarks.report import as_table
+
+    result = runner.invoke(app, ["bench", "--iterations", "1", "--warmup", "0"])
+    assert result.exit_code == 0, result.stderr
+    assert "at 480x640" not in result.stderr
+    assert "for 480x640 frames (model input: the model's live size)" in result.stderr
+    assert "yolox-nano-coco@416" in result.stdout
+    skipped = {
+        "backend": "openvino",
+        "precision": "bf16",
+        "size": "480x640",
+        "reason": "this CPU has no bf16 support: use --precision fp32",
+    }
+    console = Console(width=80, record=True)
+    console.print(as_table([], [skipped]))
+    table = console.export_text()
+    assert "this CPU has no bf16" in table and "openvino" in table and "bf16" in table
+    assert all(len(line) <= 80 for line in table.splitlines())
+    assert table.splitlines()[0].strip() == "officescore bench: ms per frame, p50 / p95"

@@ -36,6 +36,7 @@ def test_auto_measures_once_remembers_and_says_why(
     assert choice["engine"] == ("openvino" if ours >= TIE * theirs else "onnxruntime")
     assert str(first["engine_why"]).startswith(f"{choice['engine']}: ")
     assert "on this CPU (" in str(first["engine_why"]) and "measured 20" in str(first["engine_why"])
+    assert " as fast as onnxruntime" in str(first["engine_why"])  # both engines named
     second = scored()
     assert second["engine"] == first["engine"]
     assert second["engine_why"] == f"{first['engine_why']} (remembered)"

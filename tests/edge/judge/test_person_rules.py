@@ -68,7 +68,11 @@ def face_box(checker: Checker, portrait: np.ndarray) -> list[int]:
 
 def test_a_darker_face_flips_lighting(checker: Checker, portrait: np.ndarray) -> None:
     darker = (portrait * 0.35).astype(np.uint8)
-    assert flipped(checker, portrait, darker) == {"lighting"}
+    changed = flipped(checker, portrait, darker)
+    assert changed & PERSON_CRITERIA == {"lighting"}
+    # the whole picture is too dark too: what it would vouch is not there is not checked
+    assert changed - PERSON_CRITERIA == {"picture", "people", "private", "clutter", "helps"}
+    assert verdict_of(checker, darker, "people").reason == "the picture is too dark"
 
 
 def test_half_the_face_in_shadow_flips_lighting_as_uneven(
@@ -96,7 +100,7 @@ def test_a_small_face_on_a_bright_wide_canvas_flips_distance_framing_and_backlig
 def test_a_crop_of_the_face_alone_is_too_close(checker: Checker, portrait: np.ndarray) -> None:
     x0, y0, x1, y1 = face_box(checker, portrait)
     crop = portrait[max(y0, 0) : y1, max(x0, 0) : x1]
-    assert flipped(checker, portrait, crop) == {"distance"}
+    assert flipped(checker, portrait, crop) == {"distance", "camera"}  # and a small photo
     distance = verdict_of(checker, crop, "distance")
     assert distance.status == "fail" and distance.reason.startswith("too close")
 
@@ -112,7 +116,12 @@ def test_a_tilted_camera_flips_camera_angle(checker: Checker, portrait: np.ndarr
 
 
 def test_a_blurred_face_flips_sharpness(checker: Checker, portrait: np.ndarray) -> None:
-    assert flipped(checker, portrait, cv2.GaussianBlur(portrait, (0, 0), 2)) == {"sharpness"}
+    blurred = cv2.GaussianBlur(portrait, (0, 0), 2)
+    changed = flipped(checker, portrait, blurred)
+    assert changed & PERSON_CRITERIA == {"sharpness"}
+    # the whole picture is that soft: what is behind her cannot be vouched for either
+    assert changed - PERSON_CRITERIA == {"picture", "people", "private", "clutter", "helps"}
+    assert verdict_of(checker, blurred, "clutter").reason == "the picture is too blurred"
 
 
 def test_a_second_face_pasted_in_flips_people(checker: Checker, portrait: np.ndarray) -> None:

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from edge.core.results import Score
 from edge.core.types import Detections
@@ -14,6 +17,7 @@ from edge.video.overlay import (
     annotate,
     draw_check_panel,
     draw_detections,
+    fit_lines,
     mask_layer,
     panel_scale,
     panel_width,
@@ -133,3 +137,18 @@ def test_check_panel_is_beside_the_picture() -> None:
     drawn = draw_check_panel(image, Detections.empty(), report)
     assert drawn.shape == (3000, 2000 + panel_width(3000), 3)
     assert np.array_equal(drawn[:, :2000], image)
+
+
+@given(st.lists(st.text("abcdefghij×", min_size=1, max_size=14), min_size=1, max_size=30))
+def test_panel_lines_fit_and_never_split_a_word(words: list[str]) -> None:
+    text = " ".join(words)
+    lines = fit_lines(text, 0.45, 1, 230, 3)
+    assert 1 <= len(lines) <= 3
+    for line in lines:
+        assert (
+            cv2.getTextSize(line.replace("×", "x"), cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)[0][0] <= 230
+        )
+        for word in line.removesuffix("...").split():
+            assert word in words or line.endswith("..."), (word, line)
+    if not lines[-1].endswith("..."):
+        assert " ".join(lines).split() == text.split()
