@@ -4,6 +4,7 @@ place); the best by validation AP is kept as `best.pt`; `resume` goes on from `l
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import time
@@ -21,7 +22,7 @@ from edge.inference.session import Detector, SessionConfig
 from train.augment import Augmentation, Sample, load_sample, mosaic, place, read_bgr
 from train.classes import ClassPlan, plan_classes
 from train.datasets import Dataset, read_dataset
-from train.simota import Grid, yolox_loss
+from train.simota import Grid, Teacher, yolox_loss
 from train.validate import ValidationResult, Validator
 from train.yolox_graph import class_count, raw_logits, to_torch, with_classes
 
@@ -79,6 +80,7 @@ class Prepared:
     samples: list[Sample]
     validator: Validator
     teacher_boxes: int = 0
+    teacher: Teacher | None = None
 
 
 class Progress:
@@ -128,6 +130,12 @@ def prepare(config: TrainConfig, progress: Progress) -> Prepared:
         progress.note(line)
     export_graph = with_classes(base, plan.source_row)
     module = to_torch(raw_logits(export_graph)).to(device)
+    uncovered = sorted(plan.uncovered_base_rows())
+    distiller = None
+    if config.keep_base and uncovered:
+        distilled = torch.zeros(len(plan.labels), dtype=torch.bool, device=device)
+        distilled[uncovered] = True
+        distiller = Teacher(copy.deepcopy(module), distilled)
     teacher = _teacher_targets(dataset, plan, model_path, config.imgsz)
     longest = math.ceil(config.imgsz * config.augmentation.scale[1])
     samples = [
@@ -142,7 +150,16 @@ def prepare(config: TrainConfig, progress: Progress) -> Prepared:
             f"(confidence ≥ {TEACHER_CONF}), so they are not learnt as background"
         )
     return Prepared(
-        dataset, base_card, plan, export_graph, module, device, samples, validator, taught
+        dataset,
+        base_card,
+        plan,
+        export_graph,
+        module,
+        device,
+        samples,
+        validator,
+        taught,
+        distiller,
     )
 
 
@@ -201,13 +218,15 @@ def train(config: TrainConfig, prepared: Prepared, progress: Progress) -> list[E
                 group["lr"] = lr
             picked = order[step * config.batch : (step + 1) * config.batch]
             images, boxes, classes = _batch(prepared.samples, picked, config, rng, device)
-            losses = yolox_loss(module(images), boxes, classes, grid)
+            if prepared.teacher is not None:
+                prepared.teacher.see(images)
+            losses = yolox_loss(module(images), boxes, classes, grid, prepared.teacher)
             optimizer.zero_grad(set_to_none=True)
             losses.total.backward()
             torch.nn.utils.clip_grad_norm_(module.parameters(), GRADIENT_CLIP)
             optimizer.step()
             sums += (losses.total.item(), losses.iou, losses.objectness, losses.classes)
-            progress.step(epoch, step + 1, steps_per_epoch, float(losses.total))
+            progress.step(epoch, step + 1, steps_per_epoch, losses.total.item())
         result = prepared.validator.run(module, device)
         means = sums / steps_per_epoch
         record = EpochRecord(

@@ -23,7 +23,7 @@ from edge.inference.modelcard import CARD_METADATA_KEY, file_sha256
 from export.onnx_export import current_umask
 from train.augment import read_bgr
 from train.loop import EpochRecord, Prepared, TrainConfig
-from train.validate import ValidationResult
+from train.validate import ValidationResult, best_thresholds
 from train.yolox_graph import write_weights
 
 SHOWN_CONF = 0.3
@@ -103,6 +103,8 @@ def card_text(
         for k, v in decode.get("class_conf", {}).items()
         if k in plan.labels and k not in trained
     }
+    measured = best_thresholds(prepared.dataset.val, after.predictions, plan.output_of_class)
+    class_conf |= {plan.labels[output]: conf for output, conf in measured.items()}
     reliability = base.settings.get("reliability", {})
     recall = {
         k: v
@@ -136,6 +138,7 @@ def card_text(
         f"strides = {_toml([int(s) for s in decode.get('strides', [8, 16, 32])])}",
         f"nms_iou = {float(decode.get('nms_iou', 0.45))}",
         f"conf = {float(decode.get('conf', 0.4))}",
+        "# the trained classes' thresholds: their best F1 on the validation photos",
         f"class_conf = {_inline(class_conf)}",
         "",
         "[reliability]",

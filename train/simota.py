@@ -17,6 +17,8 @@ IOU_WEIGHT_IN_COST = 3.0
 IOU_LOSS_WEIGHT = 5.0
 TOP_IOUS = 10
 OUTSIDE_COST = 1e5
+DISTILL_WEIGHT = 1.0  # 2 or 5 forgot more COCO on home photos (docs/training.md)
+TEACHER_BOX_SCORE = 0.3  # where the starting model is this sure, its box is distilled too
 
 
 @dataclass(frozen=True)
@@ -57,13 +59,20 @@ class Losses:
 
 
 def yolox_loss(
-    raw: torch.Tensor, boxes: list[torch.Tensor], classes: list[torch.Tensor], grid: Grid
+    raw: torch.Tensor,
+    boxes: list[torch.Tensor],
+    classes: list[torch.Tensor],
+    grid: Grid,
+    teacher: Teacher | None = None,
 ) -> Losses:
-    """`raw`: B×A×(5+K) logits; `boxes[b]`: M×4 xyxy in input pixels; `classes[b]`: M outputs."""
+    """`raw`: B×A×(5+K) logits; `boxes[b]`: M×4 xyxy in input pixels; `classes[b]`: M outputs.
+    With a `teacher`, the points no labelled box takes learn what the starting model says
+    about the classes nobody labelled, instead of "nothing here" (see `Teacher`)."""
     batch, points, width = raw.shape
     class_count = width - 5
     predicted = grid.decode(raw[..., :4])
     objectness_target = torch.zeros(batch, points, device=raw.device)
+    foreground_mask = torch.zeros(batch, points, dtype=torch.bool, device=raw.device)
     fg_predicted, fg_boxes, fg_class_targets = [], [], []
     for b in range(batch):
         if len(boxes[b]) == 0:
@@ -79,15 +88,19 @@ def yolox_loss(
             )
         if not foreground.any():
             continue
-        objectness_target[b, foreground] = 1.0
+        foreground_mask[b] = foreground
         fg_predicted.append(predicted[b, foreground])
         fg_boxes.append(boxes[b][matched])
         onehot = F.one_hot(classes[b][matched], class_count).float()
         fg_class_targets.append((b, foreground, onehot * ious[:, None]))
+    distilled = torch.zeros((), device=raw.device)
+    if teacher is not None:
+        objectness_target, distilled = teacher.targets(raw, foreground_mask)
+    objectness_target = torch.where(foreground_mask, 1.0, objectness_target)
     count = sum(len(p) for p in fg_predicted)
     objectness = F.binary_cross_entropy_with_logits(raw[..., 4], objectness_target, reduction="sum")
     if count == 0:
-        total = objectness / max(batch, 1)
+        total = (objectness + distilled) / max(batch, 1)
         return Losses(total, 0.0, objectness.item() / max(batch, 1), 0.0, 0)
     iou = 1 - box_iou_paired(torch.cat(fg_predicted), torch.cat(fg_boxes)) ** 2
     class_loss = sum(
@@ -95,10 +108,52 @@ def yolox_loss(
         for b, fg, target in fg_class_targets
     )
     assert isinstance(class_loss, torch.Tensor)
-    total = (IOU_LOSS_WEIGHT * iou.sum() + objectness + class_loss) / count
+    total = (IOU_LOSS_WEIGHT * iou.sum() + objectness + class_loss + distilled) / count
     return Losses(
         total, iou.sum().item() / count, objectness.item() / count, class_loss.item() / count, count
     )
+
+
+class Teacher:
+    """Learning without forgetting (Li and Hoiem, 2016) for the classes nobody labelled: the
+    starting model's own outputs on the same training pictures. Where no labelled box takes a
+    point, its objectness learns the starting model's, in so far as the starting model thought
+    it one of those classes; its scores for those classes learn the starting model's, weighed
+    by its objectness; and where it was sure, its box follows the starting model's."""
+
+    def __init__(self, model: torch.nn.Module, distilled: torch.Tensor) -> None:
+        self.model = model.eval()
+        for parameter in self.model.parameters():
+            parameter.requires_grad_(False)
+        self.distilled = distilled  # bool over the class outputs: those nobody labelled
+        self.raw: torch.Tensor | None = None
+
+    def see(self, images: torch.Tensor) -> None:
+        with torch.no_grad():
+            self.raw = self.model(images)
+
+    def targets(
+        self, raw: torch.Tensor, foreground: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The objectness targets of every point (B×A) and the summed distillation loss."""
+        assert self.raw is not None, "see() the batch first"
+        taught = self.raw
+        objectness = torch.sigmoid(taught[..., 4])
+        scores = torch.sigmoid(taught[..., 5:])
+        theirs = scores[..., self.distilled].amax(-1)
+        share = (theirs / scores.amax(-1).clamp(min=1e-6)).clamp(max=1.0)
+        objectness_target = objectness * share
+        background = ~foreground
+        weight = (objectness * background)[..., None]
+        class_loss = (
+            F.binary_cross_entropy_with_logits(
+                raw[..., 5:][..., self.distilled], scores[..., self.distilled], reduction="none"
+            )
+            * weight
+        ).sum()
+        sure = (objectness * theirs >= TEACHER_BOX_SCORE) & background
+        box_loss = (F.l1_loss(raw[..., :4], taught[..., :4], reduction="none").sum(-1) * sure).sum()
+        return objectness_target, DISTILL_WEIGHT * (class_loss + box_loss)
 
 
 def assign(

@@ -11,7 +11,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from edge.inference.postprocess import decode_yolox, grid_points, nms_per_class, scale_boxes
+from edge.inference.postprocess import (
+    decode_yolox,
+    grid_points,
+    match_detections,
+    nms_per_class,
+    scale_boxes,
+)
 from export.evaluate import coco_metrics, per_class_metrics
 from train.augment import letterboxed, read_bgr
 from train.datasets import LabelledSet
@@ -130,3 +136,36 @@ class Validator:
             scores[keep],
             outputs[keep],
         )
+
+
+def best_thresholds(
+    labelled: LabelledSet,
+    predictions: list[Predictions],
+    output_of_class: tuple[int, ...],
+    bounds: tuple[float, float] = (0.05, 0.6),
+) -> dict[int, float]:
+    """For each labelled class's output, the confidence at which its detections on the
+    validation photos have their best F1 (boxes matched at IoU 0.5): what the card's
+    `class_conf` should be, so the runtime keeps what the training made of the class."""
+    chosen = {}
+    for cls, output in enumerate(output_of_class):
+        found: list[tuple[float, bool]] = []
+        labels_total = 0
+        for image, seen in zip(labelled.images, predictions, strict=True):
+            truth = image.boxes[image.classes == cls]
+            mine = seen.outputs == output
+            labels_total += len(truth)
+            scores = seen.scores[mine]
+            pairs = match_detections(
+                seen.boxes[mine], np.zeros(len(scores)), scores, truth, np.zeros(len(truth))
+            )
+            hits = {i for i, _ in pairs}
+            found += [(float(s), i in hits) for i, s in enumerate(scores)]
+        if not labels_total or not found:
+            continue
+        found.sort(key=lambda item: -item[0])
+        hits_so_far = np.cumsum([hit for _, hit in found])
+        f1 = 2 * hits_so_far / (np.arange(1, len(found) + 1) + labels_total)
+        best = int(f1.argmax())
+        chosen[output] = round(float(np.clip(found[best][0], *bounds)), 2)
+    return chosen

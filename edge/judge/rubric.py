@@ -106,7 +106,8 @@ def score_counts(counts: np.ndarray, rubric: Rubric, sight: Sight) -> Score:
             reason = criterion.reason_yes.format(count=count)
         elif implying:
             names = ", ".join(CANONICAL_NAMES[i] for i in implying)
-            reason = f"implied by {names} (the model has no reliable class for it)"
+            aside = "none seen" if direct else "the model has no reliable class for it"
+            reason = f"implied by {names} ({aside})"
         else:
             reason = criterion.reason_no.format(count=count)
             results.append(_result(criterion, "missing", 0, count, reason))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from train.simota import Grid, assign, box_iou, to_xyxy, yolox_loss
+from train.simota import Grid, Teacher, assign, box_iou, to_xyxy, yolox_loss
 
 SIZE = 128
 
@@ -65,3 +65,29 @@ def test_an_image_without_boxes_teaches_nothing_here() -> None:
     losses.total.backward()
     assert losses.foreground == 0
     assert raw.grad is not None and (raw.grad[..., 4] > 0).all()  # objectness pushed down
+
+
+def test_the_teacher_holds_what_nobody_labelled_where_it_already_agrees() -> None:
+    """A student that equals its teacher feels no pull from the distillation on the classes
+    nobody labelled; one that drifted away from it is pulled back."""
+    torch.manual_seed(0)
+    grid = Grid.of(SIZE, SIZE)
+    head = torch.nn.Conv2d(3, 5 + 3, 1)  # a stand-in detector: the same raw outputs, any input
+    teacher_raw = torch.randn(1, len(grid.offsets), 5 + 3)
+    distilled = torch.tensor([False, True, True])  # class 0 is labelled, 1 and 2 are not
+    teacher = Teacher(head, distilled)
+    teacher.raw = teacher_raw
+    background = torch.zeros(1, len(grid.offsets), dtype=torch.bool)
+    same = teacher_raw.clone().requires_grad_()
+    _, loss = teacher.targets(same, background)
+    loss.backward()
+    assert same.grad is not None
+    assert same.grad[..., 5 + 1 :].abs().max() < 1e-5  # already where the teacher is
+    assert same.grad[..., 5].abs().max() == 0  # the labelled class is left to the labels
+    drifted = (teacher_raw + 2.0).requires_grad_()
+    _, pulled = teacher.targets(drifted, background)
+    pulled.backward()
+    assert drifted.grad is not None and (drifted.grad[..., 5 + 1 :] >= 0).all()
+    targets, _ = teacher.targets(same, background)
+    objectness = torch.sigmoid(teacher_raw[..., 4])
+    assert (targets <= objectness + 1e-6).all()  # never more sure than the teacher
