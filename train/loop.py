@@ -103,9 +103,8 @@ def choose_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def prepare(config: TrainConfig, progress: Progress) -> Prepared:
-    if config.imgsz < 64 or config.imgsz % 32:
-        raise OfficeScoreError(f"--imgsz must be a multiple of 32 (64 or more), got {config.imgsz}")
+def read_training_data(config: TrainConfig, progress: Progress) -> tuple[torch.device, Dataset]:
+    """The device and the labelled photos a run asks for, its options checked first."""
     if config.epochs < 1 or config.batch < 1:
         raise OfficeScoreError("--epochs and --batch must be at least 1")
     device = choose_device(config.device)
@@ -118,6 +117,13 @@ def prepare(config: TrainConfig, progress: Progress) -> Prepared:
     )
     for line in dataset.notes:
         progress.note(line)
+    return device, dataset
+
+
+def prepare(config: TrainConfig, progress: Progress) -> Prepared:
+    if config.imgsz < 64 or config.imgsz % 32:
+        raise OfficeScoreError(f"--imgsz must be a multiple of 32 (64 or more), got {config.imgsz}")
+    device, dataset = read_training_data(config, progress)
     model_path = config.model or bundled_model_path()
     base_card = load_card_file(model_path, None)
     if base_card is None or base_card.adapter != "yolox":

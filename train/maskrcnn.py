@@ -29,9 +29,15 @@ from export.run import ExportRequest, ExportResult, coco_labels, run_export
 from export.source import MaskRCNNModel, SourceModel, load_torchscript, run_reference
 from train.augment import read_bgr
 from train.classes import ClassPlan, plan_classes
-from train.datasets import Dataset, LabelledImage, read_dataset
-from train.loop import Progress, TrainConfig, choose_device, load_checkpoint, save_atomically
-from train.validate import ground_truth
+from train.datasets import Dataset, LabelledImage
+from train.loop import (
+    Progress,
+    TrainConfig,
+    load_checkpoint,
+    read_training_data,
+    save_atomically,
+)
+from train.validate import coco_record, ground_truth
 
 TEACHER_SCORE = 0.5
 MOMENTUM, WEIGHT_DECAY = 0.9, 1e-4
@@ -192,17 +198,7 @@ def validate(
             ):
                 if int(label) in class_of_output:
                     records.append(
-                        {
-                            "image_id": image_id,
-                            "category_id": class_of_output[int(label)] + 1,
-                            "bbox": [
-                                float(box[0]),
-                                float(box[1]),
-                                float(box[2] - box[0]),
-                                float(box[3] - box[1]),
-                            ],
-                            "score": float(score),
-                        }
+                        coco_record(image_id, class_of_output[int(label)] + 1, box, score)
                     )
     metrics = coco_metrics(truth, records, "bbox")
     return {
@@ -215,18 +211,7 @@ def validate(
 def train_maskrcnn(
     config: TrainConfig, source_path: Path, size: tuple[int, int] | None, progress: Progress
 ) -> MaskRCNNRun:
-    if config.epochs < 1 or config.batch < 1:
-        raise OfficeScoreError("--epochs and --batch must be at least 1")
-    device = choose_device(config.device)
-    dataset = read_dataset(
-        config.data,
-        val_path=config.val,
-        attribute_classes=config.attribute_classes,
-        val_fraction=config.val_fraction,
-        seed=config.seed,
-    )
-    for line in dataset.notes:
-        progress.note(line)
+    device, dataset = read_training_data(config, progress)
     source = load_torchscript(source_path)
     plan, labels = _plan(dataset, source, config)
     for line in plan.describe():

@@ -42,6 +42,17 @@ class ValidationResult:
     predictions: list[Predictions]
 
 
+def coco_record(image_id: int, category: int, box: np.ndarray, score: float) -> dict[str, Any]:
+    """One detection as pycocotools reads it: the box as x, y, width, height."""
+    x0, y0, x1, y1 = (float(v) for v in box)
+    return {
+        "image_id": image_id,
+        "category_id": category,
+        "bbox": [x0, y0, x1 - x0, y1 - y0],
+        "score": float(score),
+    }
+
+
 def ground_truth(labelled: LabelledSet) -> Any:
     """The validation set as pycocotools' COCO object, in memory."""
     from pycocotools.coco import COCO
@@ -110,19 +121,8 @@ class Validator:
             for box, score, output in zip(found.boxes, found.scores, found.outputs, strict=True):
                 if int(output) not in self.class_of_output:
                     continue
-                records.append(
-                    {
-                        "image_id": image_id,
-                        "category_id": self.class_of_output[int(output)] + 1,
-                        "bbox": [
-                            float(box[0]),
-                            float(box[1]),
-                            float(box[2] - box[0]),
-                            float(box[3] - box[1]),
-                        ],
-                        "score": float(score),
-                    }
-                )
+                category = self.class_of_output[int(output)] + 1
+                records.append(coco_record(image_id, category, box, score))
         metrics = coco_metrics(self.ground_truth, records, "bbox")
         per_class = per_class_metrics(self.ground_truth, records, set(self.labelled.names))
         return ValidationResult(metrics["AP"], metrics["AP50"], per_class, predictions)
