@@ -228,7 +228,10 @@ class RollingCheck:
         if verdict.id != "people":
             return verdict
         nobody = any(v.id == "people" and v.reason == NOBODY_IN_VIEW for v in report.verdicts)
-        self._nobody_since = (self._nobody_since or t) if nobody else None
+        if not nobody:
+            self._nobody_since = None
+        elif self._nobody_since is None:
+            self._nobody_since = t
         if self._nobody_since is not None and t - self._nobody_since >= self.absent_s:
             away = t - self._nobody_since
             return Verdict(
