@@ -64,10 +64,10 @@ def register(cache: Path, name: str, file: Path) -> Path:
     folder = cache / name
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / MODEL_FILE
-    _copy(file, target)
+    copy_into_place(file, target)
     beside = file.with_suffix(".toml")
     if beside.is_file():
-        _copy(beside, target.with_suffix(".toml"))
+        copy_into_place(beside, target.with_suffix(".toml"))
     labels = list(card.labels)
     shown = ", ".join(labels[:5]) + (f" and {len(labels) - 5} more" if len(labels) > 5 else "")
     entry = {
@@ -113,7 +113,9 @@ def _write(cache: Path, entries: dict[str, dict[str, object]]) -> None:
     _replace(local_registry(cache), ("\n".join(lines) + "\n").encode())
 
 
-def _copy(source: Path, target: Path) -> None:
+def copy_into_place(source: Path, target: Path) -> None:
+    """Copy aside in the target's folder, then rename: never a half file where a whole one
+    should be."""
     with tempfile.NamedTemporaryFile(dir=target.parent, delete=False, suffix=".tmp") as handle:
         temporary = Path(handle.name)
     try:

@@ -252,15 +252,8 @@ class Zoo:
         digest = file_sha256(file)
         if digest != entry.sha256:
             raise OfficeScoreError(f"{file} is not {name} (sha256 {digest[:12]}… differs)")
-        folder = self.folder(entry)
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, delete=False, suffix=".tmp") as handle:
-            temporary = Path(handle.name)
-        try:
-            shutil.copyfile(file, temporary)
-            os.replace(temporary, self.path(entry))
-        finally:
-            temporary.unlink(missing_ok=True)
+        self.folder(entry).mkdir(parents=True, exist_ok=True)
+        local_models.copy_into_place(file, self.path(entry))
         self._write_card(entry)
         return self.path(entry)
 
