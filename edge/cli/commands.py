@@ -143,7 +143,9 @@ def _print_result(result: Result) -> None:
     assert score is not None
     frames = f", {plural(result.frames, 'frame')}" if result.kind == "video" else ""
     table = Table(
-        title=f"{result.source}: office score {score.value}/100{frames} ({score.coverage})",
+        title=f"{result.source}: office score {score.value}/100{frames}"
+        + (f", {score.place.lower()}" if score.place else "")
+        + f" ({score.coverage})",
         title_justify="left",
     )
     for column in ("criterion", "status", "points", "reason"):
@@ -153,6 +155,7 @@ def _print_result(result: Result) -> None:
         table.add_row(c.title, c.status.replace("_", " "), points, c.reason)
     console.print(table)
     objects = ", ".join(f"{name} ×{n}" for name, n in score.counts.items()) or "none"
+    objects += "".join(f"\nread as a scene: {note}" for note in score.scene)
     timing = " ".join(f"{k} {v:.1f}" for k, v in result.timings_ms.items())
     console.print(
         f"objects: {objects}\njudged by {result.model} on {result.engine} {result.device} "

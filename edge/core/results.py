@@ -33,6 +33,8 @@ class Score:
     value: int
     criteria: tuple[CriterionResult, ...]
     counts: dict[str, int]
+    place: str = ""  # the kind of place the objects say this is, where the rubric names one
+    scene: tuple[str, ...] = ()  # how the objects were read first (a screen that is a TV)
 
     @property
     def judged(self) -> int:
@@ -119,6 +121,8 @@ class Result:
             "score": None if score is None else score.value,
             "coverage": None if score is None else score.coverage,
             "criteria": [] if score is None else [_fields(c) for c in score.criteria],
+            "place": None if score is None else score.place,
+            "scene": [] if score is None else list(score.scene),
             "objects": {} if score is None else score.counts,
             "check": None if check is None else _check_record(check),
             "detections": detection_records(self.detections),

@@ -33,10 +33,14 @@ CANONICAL_NAMES: tuple[str, ...] = (
     "appliance",
     "sink",
     "toilet",
+    "television",  # never a model's label: a screen the scene says is a TV (edge/judge/scene.py)
+    "outdoor",  # vehicles, street furniture, farm and wild animals: things seen outside
 )
 
 CANONICAL_ID: dict[str, int] = {name: index for index, name in enumerate(CANONICAL_NAMES)}
 OTHER_ID = CANONICAL_ID["other"]
+# Names the scene gives detections of another name: a model that sees the second sees the first.
+DERIVED_FROM: dict[str, str] = {"television": "monitor"}
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:

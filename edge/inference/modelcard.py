@@ -16,7 +16,7 @@ import numpy as np
 import tomllib
 
 from edge.core.errors import OfficeScoreError
-from edge.core.vocabulary import CANONICAL_ID, CANONICAL_NAMES, OTHER_ID, Sight
+from edge.core.vocabulary import CANONICAL_ID, CANONICAL_NAMES, DERIVED_FROM, OTHER_ID, Sight
 
 CARD_METADATA_KEY = "officescore.card"
 PRECISION_METADATA_KEY = "officescore.precision"  # set on int8/fp16 variants only
@@ -38,7 +38,8 @@ class ModelCard:
     @functools.cached_property
     def visible_names(self) -> frozenset[str]:
         """Canonical names this model can detect at all."""
-        return frozenset(CANONICAL_NAMES[i] for i in set(self.canonical_of_label.tolist()))
+        seen = {CANONICAL_NAMES[i] for i in set(self.canonical_of_label.tolist())}
+        return frozenset(seen | {name for name, of in DERIVED_FROM.items() if of in seen})
 
     @functools.cached_property
     def unreliable_names(self) -> frozenset[str]:
@@ -51,7 +52,9 @@ class ModelCard:
             for label, canonical in zip(self.labels, self.canonical_of_label, strict=True)
             if float(recall.get(label, 1.0)) >= floor
         }
-        return self.visible_names - {CANONICAL_NAMES[i] for i in reliable}
+        reliable_names = {CANONICAL_NAMES[i] for i in reliable}
+        reliable_names |= {name for name, of in DERIVED_FROM.items() if of in reliable_names}
+        return self.visible_names - reliable_names
 
     @functools.cached_property
     def sight(self) -> Sight:

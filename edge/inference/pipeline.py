@@ -13,7 +13,7 @@ from edge.core.results import Kind, Result, Score
 from edge.core.types import Detections
 from edge.inference.modelcard import bundled_dir
 from edge.inference.session import Detector, SessionConfig
-from edge.judge.rubric import RollingScore, Rubric, load_rubric, score_detections
+from edge.judge.rubric import RollingScore, Rubric, load_rubric, score_scene
 
 
 @dataclass(frozen=True)
@@ -52,15 +52,17 @@ class Pipeline:
         t: float = 0.0,
         conf: float | None = None,
     ) -> tuple[Detections, Score, dict[str, float]]:
-        """Detect and score one frame; with `rolling`, the score is smoothed over time."""
+        """Detect, read the objects as a scene and score one frame; with `rolling`, the score
+        is smoothed over time. The detections returned are the scene's (a TV is `television`)."""
         detections, timings = self.detector.detect(image, conf or self.config.conf)
         start = time.perf_counter()
+        scene = self.rubric.read(detections)
         if rolling is None:
-            score = score_detections(detections, self.rubric, self.detector.card.sight)
+            score = score_scene(scene, self.rubric, self.detector.card.sight)
         else:
-            score = rolling.update(detections, t)
+            score = rolling.update(scene, t)
         timings["score"] = (time.perf_counter() - start) * 1e3
-        return detections, score, timings
+        return scene.detections, score, timings
 
     def result(self, source: str, kind: Kind, detections: Detections, **fields: object) -> Result:
         """A `Result` stamped with this pipeline's model and what ran it."""

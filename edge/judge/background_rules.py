@@ -18,6 +18,7 @@ from edge.core.types import Detections, Person
 from edge.core.vocabulary import CANONICAL_ID, TOO_RARE, Sight, plural
 from edge.judge import person_rules, picture_rules
 from edge.judge.frame_facts import FrameFacts, ImageFacts, frame_facts
+from edge.judge.places import Place, private_signs
 
 NOBODY_IN_VIEW = "nobody in view"
 
@@ -37,7 +38,9 @@ SECTIONS = (
 )
 
 
-def load_check_config(path: Path) -> dict[str, dict[str, Any]]:
+def load_check_config(path: Path, places: tuple[Place, ...]) -> dict[str, dict[str, Any]]:
+    """The check's thresholds from `path`; the private objects are those of the score's
+    private `places` (one source of truth: models/rubric.toml)."""
     try:
         config = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
@@ -45,6 +48,7 @@ def load_check_config(path: Path) -> dict[str, dict[str, Any]]:
     missing = [name for name in SECTIONS if not isinstance(config.get(name), dict)]
     if missing:
         raise OfficeScoreError(f"check thresholds {path} lack sections {missing}")
+    config["private"]["objects"] = private_signs(places)
     for section in config.values():
         for name in section.get("objects", []):
             if name not in CANONICAL_ID:

@@ -1,4 +1,5 @@
-"""The office score: a rubric (data) applied to per-name object counts, smoothed over time."""
+"""The office score: a rubric (data) applied to the objects read as a scene (edge.judge.scene),
+then weighed by the kind of place they say it is (edge.judge.places), smoothed over time."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from edge.core.errors import OfficeScoreError
 from edge.core.results import CriterionResult, Score, Status
 from edge.core.types import Detections
 from edge.core.vocabulary import CANNOT_SEE, CANONICAL_ID, CANONICAL_NAMES, Sight
+from edge.judge.places import Place, load_places
+from edge.judge.scene import Scene, ScreenRules, load_screen_rules, read_scene
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,14 @@ class Criterion:
 class Rubric:
     name: str
     criteria: tuple[Criterion, ...]
+    places: tuple[Place, ...] = ()
+    screens: ScreenRules | None = None  # None: screens are taken as the model labels them
+
+    def read(self, detections: Detections) -> Scene:
+        """The detections read as a scene (a screen with nothing to work with is a TV)."""
+        return (
+            Scene(detections, ()) if self.screens is None else read_scene(detections, self.screens)
+        )
 
 
 def load_rubric(path: Path) -> Rubric:
@@ -44,7 +55,13 @@ def load_rubric(path: Path) -> Rubric:
     criteria += [_criterion(entry, "penalty", path) for entry in data.get("penalty", [])]
     if not criteria:
         raise OfficeScoreError(f"rubric {path} has no [[reward]] or [[penalty]] entries")
-    return Rubric(name=str(data.get("name", path.stem)), criteria=tuple(criteria))
+    screens = data.get("screens")
+    return Rubric(
+        name=str(data.get("name", path.stem)),
+        criteria=tuple(criteria),
+        places=load_places(data.get("place", []), path),
+        screens=None if screens is None else load_screen_rules(screens, path),
+    )
 
 
 def _criterion(entry: dict, kind: Literal["reward", "penalty"], path: Path) -> Criterion:
@@ -72,11 +89,15 @@ def _criterion(entry: dict, kind: Literal["reward", "penalty"], path: Path) -> C
     return criterion
 
 
-def score_counts(counts: np.ndarray, rubric: Rubric, sight: Sight) -> Score:
-    """Apply `rubric` to a count vector over the canonical vocabulary.
+def score_counts(
+    counts: np.ndarray, rubric: Rubric, sight: Sight, scene: tuple[str, ...] = ()
+) -> Score:
+    """Apply `rubric` to a count vector over the canonical vocabulary (of objects already read
+    as a scene, whose `scene` notes the score carries).
 
     A reward the model cannot judge (`sight`) is "not checked" and left out of the possible
-    points. Penalties count whatever visible object is found.
+    points. Penalties count whatever visible object is found. Then the place the objects say
+    this is takes its penalty and caps the score, with a row that says so.
     """
     visible_ids = {CANONICAL_ID[name] for name in sight.visible}
     judged_ids = {CANONICAL_ID[name] for name in sight.judged}
@@ -114,9 +135,27 @@ def score_counts(counts: np.ndarray, rubric: Rubric, sight: Sight) -> Score:
             continue
         earned += criterion.points
         results.append(_result(criterion, "met", criterion.points, count, reason))
-    value = round(100 * earned / possible) - penalty if possible else 0
+    value = min(max(round(100 * earned / possible) - penalty if possible else 0, 0), 100)
+    place = ""
+    for here in rubric.places:
+        found = here.found(count_of)
+        if not found or (here.room and place):
+            continue
+        place = here.title if here.room else place
+        weighed = min(max(value - here.penalty, 0), here.cap)
+        count = sum(count_of[i] for i in here.signs)
+        reason = here.reason.format(found=", ".join(found), count=count)
+        if here.cap < 100:
+            reason += f" (at most {here.cap})"
+        taken_at_most = -(here.penalty + 100 - here.cap)
+        results.append(
+            CriterionResult(
+                here.id, here.title, "hit", weighed - value, taken_at_most, count, reason
+            )
+        )
+        value = weighed
     named_counts = {CANONICAL_NAMES[i]: c for i, c in enumerate(count_of) if c > 0}
-    return Score(value=min(max(value, 0), 100), criteria=tuple(results), counts=named_counts)
+    return Score(value, tuple(results), named_counts, place, scene)
 
 
 def _not_checked(criterion: Criterion, count: int, reason: str) -> CriterionResult:
@@ -131,7 +170,12 @@ def _result(
 
 
 def score_detections(detections: Detections, rubric: Rubric, sight: Sight) -> Score:
-    return score_counts(detections.canonical_counts(), rubric, sight)
+    """The score of detections not yet read as a scene."""
+    return score_scene(rubric.read(detections), rubric, sight)
+
+
+def score_scene(scene: Scene, rubric: Rubric, sight: Sight) -> Score:
+    return score_counts(scene.detections.canonical_counts(), rubric, sight, scene.notes)
 
 
 class RollingScore:
@@ -159,8 +203,9 @@ class RollingScore:
         self._last_t = 0.0
         self._score: Score | None = None  # the score of `_stable`, reused while it holds
 
-    def update(self, detections: Detections, t: float) -> Score:
-        counts = detections.canonical_counts().astype(np.float64)
+    def update(self, scene: Scene, t: float) -> Score:
+        """The score after `scene` (this frame's objects, read as a scene) at `t` seconds."""
+        counts = scene.detections.canonical_counts().astype(np.float64)
         if self._average is None:
             self._average = counts
             self._stable = counts.copy()
@@ -174,5 +219,6 @@ class RollingScore:
                 self._score = None
         self._last_t = t
         if self._score is None:
-            self._score = score_counts(self._stable.astype(np.int64), self.rubric, self.sight)
+            stable = self._stable.astype(np.int64)
+            self._score = score_counts(stable, self.rubric, self.sight, scene.notes)
         return self._score

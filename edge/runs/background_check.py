@@ -20,6 +20,7 @@ from edge.inference.person import PersonModels
 from edge.inference.pipeline import Pipeline, PipelineConfig
 from edge.judge.background_rules import check_frame, load_check_config
 from edge.judge.frame_facts import ImageFacts, image_facts
+from edge.judge.rubric import load_rubric
 from edge.video.batch import read_image
 from edge.video.overlay import draw_check_panel
 
@@ -45,7 +46,9 @@ class Checker:
         self.person_models = PersonModels(request)
         self.beside = ThreadPoolExecutor(1, thread_name_prefix="person-models")
         self._closer: tuple[Person, Person] | None = None  # the last look, looked at closer
-        self.thresholds = load_check_config(config.thresholds or bundled_dir() / "check.toml")
+        self.thresholds = load_check_config(
+            config.thresholds or bundled_dir() / "check.toml", self.pipeline.rubric.places
+        )
 
     def check(
         self,
@@ -126,7 +129,8 @@ class Checker:
 
 
 def explain(thresholds: Path | None) -> str:
-    config = load_check_config(thresholds or bundled_dir() / "check.toml")
+    rubric = load_rubric(bundled_dir() / "rubric.toml")
+    config = load_check_config(thresholds or bundled_dir() / "check.toml", rubric.places)
     lines = []
     for name, section in config.items():
         values = ", ".join(f"{k}={v}" for k, v in section.items() if k != "explain")

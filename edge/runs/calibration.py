@@ -14,9 +14,10 @@ import numpy as np
 
 from edge.core.errors import OfficeScoreError
 from edge.core.results import Score
-from edge.core.vocabulary import CANONICAL_ID, CANONICAL_NAMES
+from edge.core.types import Detections
+from edge.core.vocabulary import CANONICAL_ID
 from edge.inference.pipeline import Pipeline
-from edge.judge.rubric import score_counts
+from edge.judge.rubric import score_detections
 from edge.video.batch import read_image
 
 
@@ -106,19 +107,33 @@ def read_ratings(path: Path) -> list[Rating]:
     return ratings
 
 
-def truth_counts(coco: Path, canonical_of: dict[str, int]) -> dict[str, np.ndarray]:
-    """file name → canonical count vector of its COCO ground truth."""
+def truth_detections(coco: Path, canonical_of: dict[str, int]) -> dict[str, Detections]:
+    """file name → its COCO ground truth as detections (canonical names, confidence 1)."""
     try:
         data = json.loads(coco.read_text(encoding="utf-8"))
         names = {c["id"]: c["name"] for c in data["categories"]}
         files = {image["id"]: image["file_name"] for image in data["images"]}
-        counts = {name: np.zeros(len(CANONICAL_NAMES), np.int64) for name in files.values()}
+        rows: dict[str, list[tuple[list[float], int, str]]] = {name: [] for name in files.values()}
         for annotation in data["annotations"]:
-            canonical = canonical_of.get(names[annotation["category_id"]], CANONICAL_ID["other"])
-            counts[files[annotation["image_id"]]][canonical] += 1
+            label = names[annotation["category_id"]]
+            x, y, w, h = (float(v) for v in annotation["bbox"])
+            canonical = canonical_of.get(label, CANONICAL_ID["other"])
+            rows[files[annotation["image_id"]]].append(([x, y, x + w, y + h], canonical, label))
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise OfficeScoreError(f"{coco} is not COCO-format annotations: {error}") from None
-    return counts
+    return {name: _as_detections(found) for name, found in rows.items()}
+
+
+def _as_detections(rows: list[tuple[list[float], int, str]]) -> Detections:
+    if not rows:
+        return Detections.empty()
+    boxes, classes, labels = zip(*rows, strict=True)
+    return Detections(
+        xyxy=np.array(boxes, np.float32),
+        confidence=np.ones(len(rows), np.float32),
+        class_id=np.array(classes, np.int32),
+        label=np.array(labels),
+    )
 
 
 def calibrate(
@@ -130,7 +145,7 @@ def calibrate(
 ) -> CalibrationReport:
     card = pipeline.detector.card
     canonical_of = dict(zip(card.labels, card.canonical_of_label.tolist(), strict=True))
-    truths = truth_counts(coco, canonical_of) if coco else {}
+    truths = truth_detections(coco, canonical_of) if coco else {}
     rows = []
     for rating in ratings:
         path = folder / rating.file
@@ -139,21 +154,28 @@ def calibrate(
         _, score, _ = pipeline.analyze(read_image(path)[0])
         truth: Score | None = None
         if rating.file in truths:
-            truth = score_counts(truths[rating.file], pipeline.rubric, card.sight)
+            truth = score_detections(truths[rating.file], pipeline.rubric, card.sight)
         rows.append(
             CalibrationRow(
                 rating=rating,
                 score=score.value,
                 within=rating.low - tolerance <= score.value <= rating.high + tolerance,
-                counted=tuple(c.title for c in score.criteria if c.points),
+                counted=tuple(c.title for c in score.criteria if c.points or c.status == "hit"),
                 truth_score=None if truth is None else truth.value,
-                agreement={}
-                if truth is None
-                else {
-                    mine.title: mine.status == theirs.status
-                    for mine, theirs in zip(score.criteria, truth.criteria, strict=True)
-                    if mine.status != "not_checked"
-                },
+                agreement={} if truth is None else _agreement(score, truth),
             )
         )
     return CalibrationReport(pipeline.model_name, tolerance, tuple(rows))
+
+
+def _agreement(score: Score, truth: Score) -> dict[str, bool]:
+    """criterion → whether it came out as it does on the ground truth (a place row, present
+    on one side only, disagrees)."""
+    theirs = {c.id: c.status for c in truth.criteria}
+    mine = {c.id: c for c in score.criteria}
+    titles = {c.id: c.title for c in (*truth.criteria, *score.criteria)}
+    return {
+        titles[i]: (mine[i].status if i in mine else None) == theirs.get(i)
+        for i in titles
+        if i not in mine or mine[i].status != "not_checked"
+    }

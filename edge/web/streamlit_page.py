@@ -65,7 +65,9 @@ def main() -> None:
     for note in record["notes"]:
         st.caption(f"note: {note}")
     st.metric("Office score", f"{record['score']} / 100", help=record["coverage"])
-    st.caption(record["coverage"])
+    st.caption(record["coverage"] + (f"; {record['place'].lower()}" if record["place"] else ""))
+    for read in record["scene"]:
+        st.caption(f"read as a scene: {read}")
     st.image(page_result.annotated_rgb, use_container_width=True)
     st.subheader("Breakdown")
     st.table(

@@ -16,13 +16,15 @@ from edge.core.vocabulary import CANONICAL_NAMES, TOO_RARE, Sight
 from edge.inference.modelcard import bundled_dir
 from edge.inference.pipeline import PipelineConfig
 from edge.judge.background_rules import SECTIONS, RollingCheck, check_frame, load_check_config
-from edge.judge.rubric import score_detections
+from edge.judge.rubric import load_rubric, score_detections
 from edge.runs.background_check import CheckConfig, Checker
 from officescore.cli import app
 from tests.conftest import runner, write_video
 from tests.edge.core.test_types import make
 
-CONFIG = load_check_config(bundled_dir() / "check.toml")
+CONFIG = load_check_config(
+    bundled_dir() / "check.toml", load_rubric(bundled_dir() / "rubric.toml").places
+)
 ALL = Sight(frozenset(CANONICAL_NAMES))
 YOU = [460.0, 360.0, 601.0, 569.0]  # the seated man in the CCTV photo, as the detector finds him
 

@@ -23,12 +23,15 @@ from edge.judge.picture_rules import (
     judge_resolution,
     picture_stats,
 )
+from edge.judge.rubric import load_rubric
 from edge.runs.background_check import CheckConfig, Checker
 from officescore.cli import app
 from tests.conftest import HOMES, PHOTOS, runner
 from tests.edge.judge.test_background import ALL, YOU, you_at
 
-CONFIG = load_check_config(bundled_dir() / "check.toml")
+CONFIG = load_check_config(
+    bundled_dir() / "check.toml", load_rubric(bundled_dir() / "rubric.toml").places
+)
 REAL = sorted(HOMES.glob("*.jpg")) + sorted(PHOTOS.glob("*.jpg"))
 OFFICE = HOMES / "000000066635.jpg"  # a home office with a monitor, keyboard and chair
 

@@ -1,4 +1,5 @@
-"""Scores a person would agree with: the rubric on ten rated real photos (tests/data/homes)."""
+"""Scores a person would agree with: the rubric on rated real photos (tests/data/homes, the ten
+it was calibrated on; homes2 and photos, the places around the objects)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ import pytest
 
 from edge.core.errors import OfficeScoreError
 from edge.inference.pipeline import Pipeline
-from edge.runs.calibration import read_ratings
+from edge.runs.calibration import calibrate, read_ratings
 from edge.video.batch import read_image
 from officescore.cli import app
-from tests.conftest import HOMES, runner
+from tests.conftest import DATA, HOMES, runner
 
 RATINGS = {r.file: r for r in read_ratings(HOMES / "ratings.tsv")}
 NOT_WORKPLACES = [f for f, r in RATINGS.items() if r.high <= 30]  # bedrooms, the living room
@@ -61,6 +62,23 @@ def test_the_report_has_per_criterion_agreement_and_per_class_recall(calibration
     assert per_class["book"]["instances"] == 31
 
 
+@pytest.mark.parametrize(
+    "folder, within, misses",
+    [
+        # a lab bench and a cluttered desk, both well equipped, that a person marks down for
+        # what the model cannot see (no chair, tangled cables); a dorm desk with cans
+        ("homes2", 7, {"000000009483.jpg", "000000363840.jpg", "000000345252.jpg"}),
+        ("photos", 1, {"cctv_office_train283.jpg"}),  # from the ceiling: the model sees 1 person
+    ],
+)
+def test_more_rated_places_score_within_a_persons_band(
+    pipeline: Pipeline, folder: str, within: int, misses: set[str]
+) -> None:
+    report = calibrate(pipeline, DATA / folder, read_ratings(DATA / folder / "ratings.tsv"))
+    assert report.within >= within
+    assert {row.rating.file for row in report.rows if not row.within} <= misses
+
+
 PERTURBATIONS = {
     "crop 4 px": lambda im: im[4:-4, 6:-6],
     "crop 10 px": lambda im: im[10:, :-10],
@@ -84,7 +102,7 @@ def test_the_work_surface_is_implied_and_says_so(pipeline: Pipeline) -> None:
     assert desk.status == "met" and desk.reason.startswith("implied by laptop")
     books = next(c for c in score.criteria if c.id == "books")
     assert books.status == "not_checked" and "too rarely" in books.reason
-    assert score.coverage == "judged on 10 of 12 criteria"
+    assert score.coverage == "judged on 8 of 10 criteria"
 
 
 @pytest.mark.parametrize(
