@@ -29,11 +29,13 @@ COMMANDS: dict[str, str] = {  # each command, in --help's order, and the module 
     "serve": "edge.cli.serve_commands",
     "evaluate": "export.commands",
     "train": "train.commands",
+    "label": "train.data_commands",
     "bench": "benchmarks.commands",
 }
 GROUPS: dict[str, tuple[str, str]] = {  # each command group: its module and its typer app
     "models": ("edge.cli.zoo_commands", "models_app"),
     "export": ("export.commands", "export_app"),
+    "data": ("train.data_commands", "data_app"),
 }
 
 

@@ -59,6 +59,12 @@ def load_sample(
     return Sample(image, boxes.astype(np.float32), classes)
 
 
+def unlabelled(path: Path) -> LabelledImage:
+    """A photo with no labels (one replayed with the starting model's outputs)."""
+    height, width = read_bgr(path).shape[:2]
+    return LabelledImage(path, width, height, np.zeros((0, 4), np.float32), np.zeros(0, np.int64))
+
+
 def read_bgr(path: Path) -> np.ndarray:
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:

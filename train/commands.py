@@ -26,17 +26,18 @@ if TYPE_CHECKING:
     from train.run_folder import RunSummary
 
 KEEP_CHOICES = ("coco", "base", "none")
+DataArgument = Annotated[
+    Path,
+    typer.Argument(
+        help="Labelled photos: a COCO instances .json, a YOLO data.yaml, or a folder holding "
+        "either.",
+        show_default=False,
+    ),
+]
 
 
 def train(
-    data: Annotated[
-        Path,
-        typer.Argument(
-            help="Labelled photos: a COCO instances .json, a YOLO data.yaml, or a folder "
-            "holding either.",
-            show_default=False,
-        ),
-    ],
+    data: DataArgument,
     val: Annotated[
         Path | None,
         typer.Option(help="Validation photos, labelled like DATA (default: DATA's own split)."),
@@ -74,6 +75,13 @@ def train(
     val_fraction: Annotated[
         float, typer.Option(help="Photos held out for validation where the data has no split.")
     ] = 0.2,
+    replay: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Photos of the starting model's world (home photos, not labelled), replayed "
+            "with its own outputs as targets so it keeps seeing them as it did."
+        ),
+    ] = None,
     resume: Annotated[bool, flag(help="Go on from the run's last checkpoint.")] = False,
     from_torchscript: Annotated[
         Path | None,
@@ -95,7 +103,7 @@ def train(
         maskrcnn = model == "maskrcnn"
         if maskrcnn != (from_torchscript is not None):
             raise OfficeScoreError("--model maskrcnn and --from model.pt go together")
-        run_dir = run_folder(runs, name or _data_name(data), resume)
+        run_dir = run_folder(runs, name or data_name(data), resume)
         config = TrainConfig(
             data=data,
             val=val,
@@ -113,6 +121,7 @@ def train(
             attribute_classes=tuple(attribute_classes or ()),
             resume=resume,
             val_fraction=val_fraction,
+            replay=tuple(replay or ()),
         )
         if from_torchscript is not None:
             _run_maskrcnn(config, from_torchscript, parse_size(size))
@@ -217,7 +226,7 @@ def run_folder(runs: Path, name: str, resume: bool) -> Path:
     return candidate
 
 
-def _data_name(data: Path) -> str:
+def data_name(data: Path) -> str:
     folder = data if data.is_dir() else data.parent
     return folder.resolve().name or "run"
 

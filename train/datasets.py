@@ -17,7 +17,15 @@ from train.coco_json import read_coco
 from train.labels import LabelledImage, LabelledSet, ReadCounts
 from train.yolo_folder import read_yolo
 
-__all__ = ["Dataset", "LabelledImage", "LabelledSet", "ReadCounts", "read_coco", "read_dataset"]
+__all__ = [
+    "Dataset",
+    "LabelledImage",
+    "LabelledSet",
+    "ReadCounts",
+    "read_coco",
+    "read_dataset",
+    "read_splits",
+]
 
 
 @dataclass
@@ -89,6 +97,16 @@ def hold_out(labelled: LabelledSet, fraction: float, seed: int) -> tuple[Labelle
     train = [i for i, image in enumerate(labelled.images) if image.source not in held]
     val = [i for i, image in enumerate(labelled.images) if image.source in held]
     return labelled.subset(train), labelled.subset(val)
+
+
+def read_splits(
+    path: Path, attribute_classes: tuple[str, ...] = ()
+) -> tuple[dict[str, LabelledSet], str, ReadCounts]:
+    """Every split `path` holds, as it holds them (`train`, and `val` where it has one), where
+    it was read from, and what reading changed."""
+    counts = ReadCounts()
+    splits, origin = _read_splits(path, attribute_classes, counts)
+    return splits, origin, counts
 
 
 def _read_splits(

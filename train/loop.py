@@ -19,9 +19,10 @@ import torch
 from edge.core.errors import OfficeScoreError
 from edge.inference.modelcard import ModelCard, bundled_model_path, load_card_file
 from edge.inference.session import Detector, SessionConfig
-from train.augment import Augmentation, Sample, load_sample, mosaic, place, read_bgr
+from train.augment import Augmentation, Sample, load_sample, mosaic, place, read_bgr, unlabelled
 from train.classes import ClassPlan, plan_classes
 from train.datasets import Dataset, read_dataset
+from train.prelabel import photos_in
 from train.simota import Grid, Teacher, yolox_loss
 from train.validate import ValidationResult, Validator
 from train.yolox_graph import class_count, raw_logits, to_torch, with_classes
@@ -31,6 +32,7 @@ TEACHER_CONF = 0.3  # the starting model's detections kept as targets for classe
 WARMUP_STEPS = 100
 FINAL_LR_FRACTION = 0.05
 GRADIENT_CLIP = 10.0
+REPLAYED_PER_BATCH = 2  # replayed pictures added to each step (--replay)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,6 +53,7 @@ class TrainConfig:
     lr: float = 1e-3
     optimizer: str = "adamw"
     val_fraction: float = 0.2
+    replay: tuple[Path, ...] = ()  # photos of the starting model's world, its outputs as targets
     augmentation: Augmentation = field(default_factory=Augmentation)
 
 
@@ -81,6 +84,7 @@ class Prepared:
     validator: Validator
     teacher_boxes: int = 0
     teacher: Teacher | None = None
+    replayed: list[Sample] = field(default_factory=list)
 
 
 class Progress:
@@ -107,6 +111,8 @@ def read_training_data(config: TrainConfig, progress: Progress) -> tuple[torch.d
     """The device and the labelled photos a run asks for, its options checked first."""
     if config.epochs < 1 or config.batch < 1:
         raise OfficeScoreError("--epochs and --batch must be at least 1")
+    if config.replay and not config.keep_base:
+        raise OfficeScoreError("--replay keeps the starting model's classes: not with --keep none")
     device = choose_device(config.device)
     dataset = read_dataset(
         config.data,
@@ -138,7 +144,7 @@ def prepare(config: TrainConfig, progress: Progress) -> Prepared:
     module = to_torch(raw_logits(export_graph)).to(device)
     uncovered = sorted(plan.uncovered_base_rows())
     distiller = None
-    if config.keep_base and uncovered:
+    if config.keep_base and (uncovered or config.replay):
         distilled = torch.zeros(len(plan.labels), dtype=torch.bool, device=device)
         distilled[uncovered] = True
         distiller = Teacher(copy.deepcopy(module), distilled)
@@ -148,6 +154,19 @@ def prepare(config: TrainConfig, progress: Progress) -> Prepared:
         load_sample(image, plan.output_of_class, longest, teacher.get(image.path))
         for image in dataset.train.images
     ]
+    replayed = (
+        [
+            load_sample(unlabelled(path), plan.output_of_class, longest)
+            for path in photos_in(config.replay)
+        ]
+        if config.replay
+        else []
+    )
+    if replayed:
+        progress.note(
+            f"{len(replayed)} photos replayed with the starting model's outputs as targets "
+            f"({REPLAYED_PER_BATCH} a step)"
+        )
     validator = Validator(dataset.val, config.imgsz, plan.output_of_class)
     taught = sum(len(boxes) for boxes, _ in teacher.values())
     if taught:
@@ -166,6 +185,7 @@ def prepare(config: TrainConfig, progress: Progress) -> Prepared:
         validator,
         taught,
         distiller,
+        replayed,
     )
 
 
@@ -224,8 +244,13 @@ def train(config: TrainConfig, prepared: Prepared, progress: Progress) -> list[E
                 group["lr"] = lr
             picked = order[step * config.batch : (step + 1) * config.batch]
             images, boxes, classes = _batch(prepared.samples, picked, config, rng, device)
+            replayed = None
+            if prepared.replayed:
+                images, boxes, classes, replayed = _with_replay(
+                    prepared.replayed, (images, boxes, classes), config, rng, device
+                )
             if prepared.teacher is not None:
-                prepared.teacher.see(images)
+                prepared.teacher.see(images, replayed)
             losses = yolox_loss(module(images), boxes, classes, grid, prepared.teacher)
             optimizer.zero_grad(set_to_none=True)
             losses.total.backward()
@@ -290,6 +315,30 @@ def _batch(
     boxes = [torch.from_numpy(p.boxes).to(device) for p in pictures]
     classes = [torch.from_numpy(p.classes).to(device) for p in pictures]
     return images, boxes, classes
+
+
+def _with_replay(
+    replayed: list[Sample],
+    batch: tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]],
+    config: TrainConfig,
+    rng: np.random.Generator,
+    device: torch.device,
+) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor], torch.Tensor]:
+    """The batch with REPLAYED_PER_BATCH replayed pictures after it (placed alone, never in a
+    mosaic: their every output is the starting model's), and which pictures those are."""
+    images, boxes, classes = batch
+    picked = rng.choice(
+        len(replayed), REPLAYED_PER_BATCH, replace=len(replayed) < REPLAYED_PER_BATCH
+    )
+    pictures = [place(replayed[i], config.imgsz, rng, config.augmentation) for i in picked]
+    extra = torch.from_numpy(
+        np.stack([p.image.transpose(2, 0, 1) for p in pictures]).astype(np.float32)
+    ).to(device)
+    nothing = [torch.zeros((0, 4), device=device) for _ in pictures]
+    none = [torch.zeros(0, dtype=torch.int64, device=device) for _ in pictures]
+    flags = torch.zeros(len(images) + len(pictures), dtype=torch.bool, device=device)
+    flags[len(images) :] = True
+    return torch.cat([images, extra]), boxes + nothing, classes + none, flags
 
 
 def _parameter_groups(module: torch.nn.Module) -> list[dict[str, Any]]:

@@ -154,6 +154,8 @@ def card_text(
         f"epochs = {config.epochs}",
         f"best_epoch = {best_epoch}",
         f"keep_base = {str(config.keep_base).lower()}",
+        f"replayed_images = {len(prepared.replayed)}",
+        f"lr = {config.lr}",
         f"val_AP = {after.ap}",
         f"val_AP50 = {after.ap50}",
         f"val_AP50_per_class = {_inline(per_class)}",

@@ -119,7 +119,9 @@ class Teacher:
     starting model's own outputs on the same training pictures. Where no labelled box takes a
     point, its objectness learns the starting model's, in so far as the starting model thought
     it one of those classes; its scores for those classes learn the starting model's, weighed
-    by its objectness; and where it was sure, its box follows the starting model's."""
+    by its objectness; and where it was sure, its box follows the starting model's. On a
+    replayed picture (one of the starting model's world, nobody's labels) every class is
+    distilled."""
 
     def __init__(self, model: torch.nn.Module, distilled: torch.Tensor) -> None:
         self.model = model.eval()
@@ -127,10 +129,13 @@ class Teacher:
             parameter.requires_grad_(False)
         self.distilled = distilled  # bool over the class outputs: those nobody labelled
         self.raw: torch.Tensor | None = None
+        self.replayed: torch.Tensor | None = None
 
-    def see(self, images: torch.Tensor) -> None:
+    def see(self, images: torch.Tensor, replayed: torch.Tensor | None = None) -> None:
+        """The starting model's outputs on `images`; `replayed` (B bool) marks replayed ones."""
         with torch.no_grad():
             self.raw = self.model(images)
+        self.replayed = replayed
 
     def targets(
         self, raw: torch.Tensor, foreground: torch.Tensor
@@ -140,16 +145,17 @@ class Teacher:
         taught = self.raw
         objectness = torch.sigmoid(taught[..., 4])
         scores = torch.sigmoid(taught[..., 5:])
-        theirs = scores[..., self.distilled].amax(-1)
+        classes = self.distilled[None, :].expand(len(raw), -1)  # B×K: the classes distilled
+        if self.replayed is not None:
+            classes = classes | self.replayed[:, None]
+        classes = classes[:, None, :].float()
+        theirs = (scores * classes).amax(-1)
         share = (theirs / scores.amax(-1).clamp(min=1e-6)).clamp(max=1.0)
         objectness_target = objectness * share
         background = ~foreground
-        weight = (objectness * background)[..., None]
+        weight = (objectness * background)[..., None] * classes
         class_loss = (
-            F.binary_cross_entropy_with_logits(
-                raw[..., 5:][..., self.distilled], scores[..., self.distilled], reduction="none"
-            )
-            * weight
+            F.binary_cross_entropy_with_logits(raw[..., 5:], scores, reduction="none") * weight
         ).sum()
         sure = (objectness * theirs >= TEACHER_BOX_SCORE) & background
         box_loss = (F.l1_loss(raw[..., :4], taught[..., :4], reduction="none").sum(-1) * sure).sum()

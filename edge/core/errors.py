@@ -25,6 +25,7 @@ EXTRA_OF: dict[str, str] = {
     "tritonclient": "triton",
     "onnx2torch": "train",
     "yaml": "train",
+    "PIL": "train",
 }
 
 

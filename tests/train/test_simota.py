@@ -91,3 +91,19 @@ def test_the_teacher_holds_what_nobody_labelled_where_it_already_agrees() -> Non
     targets, _ = teacher.targets(same, background)
     objectness = torch.sigmoid(teacher_raw[..., 4])
     assert (targets <= objectness + 1e-6).all()  # never more sure than the teacher
+
+
+def test_on_a_replayed_picture_every_class_is_distilled() -> None:
+    grid = Grid.of(SIZE, SIZE)
+    teacher = Teacher(torch.nn.Conv2d(3, 5 + 3, 1), torch.tensor([False, True, True]))
+    teacher_raw = torch.randn(2, len(grid.offsets), 5 + 3)
+    teacher.raw, teacher.replayed = teacher_raw, torch.tensor([False, True])
+    drifted = (teacher_raw + 2.0).requires_grad_()
+    background = torch.zeros(2, len(grid.offsets), dtype=torch.bool)
+    targets, loss = teacher.targets(drifted, background)
+    loss.backward()
+    assert drifted.grad is not None
+    assert drifted.grad[0, :, 5].abs().max() == 0  # a labelled picture: class 0 is the labels'
+    assert drifted.grad[1, :, 5].abs().max() > 0  # a replayed one: the teacher's, class 0 too
+    objectness = torch.sigmoid(teacher_raw[1, :, 4])
+    assert torch.allclose(targets[1], objectness)  # its objectness is the teacher's, whole

@@ -174,6 +174,20 @@ def test_ctrl_c_leaves_a_whole_checkpoint_and_resume_finishes_the_run(tmp_path: 
     assert [r["epoch"] for r in _rows(tmp_path / "cut" / "metrics.csv")] == ["1", "2", "3"]
 
 
+def test_replayed_photos_train_beside_the_labels(tmp_path: Path) -> None:
+    replay = tmp_path / "home-photos"
+    replay.mkdir()
+    for photo in sorted((DATA / "homes2").glob("*.jpg"))[:3]:
+        (replay / photo.name).write_bytes(photo.read_bytes())
+    runs = tmp_path / "runs"
+    args = ["train", str(CCTV), "--runs", str(runs), "--epochs", "1", "--replay", str(replay)]
+    result = runner.invoke(app, [*args, *SHORT])
+    assert result.exit_code == 0, result.stderr
+    assert "3 photos replayed with the starting model's outputs as targets" in result.stderr
+    card = (runs / "office-cctv" / "model.toml").read_text()
+    assert "replayed_images = 3" in card
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -182,6 +196,7 @@ def test_ctrl_c_leaves_a_whole_checkpoint_and_resume_finishes_the_run(tmp_path: 
         ([str(CCTV), "--imgsz", "300"], "--imgsz must be a multiple of 32"),
         ([str(CCTV), "--map", "chair"], "--map takes NAME=CLASS"),
         ([str(CCTV), "--resume", "--name", "never"], "--resume: no run"),
+        ([str(CCTV), "--replay", str(HOMES), "--keep", "none"], "--replay keeps the starting"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_nothing_written(

@@ -21,7 +21,8 @@ def distribution(requirement: str) -> str:
     return re.split(r"[<>=\[; ]", requirement, maxsplit=1)[0].lower().replace("-", "_")
 
 
-DISTRIBUTION_OF = {"yaml": "pyyaml"}  # import names that are not their package's name
+# import names that are not their package's name
+DISTRIBUTION_OF = {"yaml": "pyyaml", "PIL": "pillow"}
 
 
 @pytest.mark.parametrize("module", sorted(EXTRA_OF))
