@@ -6,7 +6,9 @@ import contextlib
 import ctypes
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import psutil
 import pytest
 from typer.testing import CliRunner
 
+from edge.core.paths import user_cache_root
 from edge.core.vocabulary import plural
 from edge.inference.pipeline import Pipeline, PipelineConfig
 from edge.inference.session import SessionConfig
@@ -33,11 +36,52 @@ runner = CliRunner()
 LEFTOVER_GRACE_S = 15.0  # for servers and clusters that are still shutting down
 
 
+USER_CACHE = user_cache_root()  # the user's own, before the suite points elsewhere
+SHM = Path("/dev/shm")  # where Triton's Python backend keeps its shared memory
+SUITE_CACHE = Path(tempfile.mkdtemp(prefix="officescore-test-cache-"))
+_CACHE_BEFORE: dict[str, int] = {}
+_MEMORY_BEFORE: set[Path] = set()
+
+
+def _files(folder: Path) -> dict[str, int]:
+    """Every file under `folder` and when it last changed."""
+    if not folder.is_dir():
+        return {}
+    return {
+        str(p.relative_to(folder)): p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def _triton_memory() -> set[Path]:
+    return set(SHM.glob("*triton*")) if SHM.is_dir() else set()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Orphans of the tests' processes (a Triton stub whose server died) become this process's
-    children instead of init's, so the check at the end of the session sees them."""
+    children instead of init's, so the check at the end of the session sees them. The suite
+    (and every process it starts) keeps its cache in a folder of its own, never the user's."""
     if sys.platform == "linux":
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
+    _CACHE_BEFORE.update(_files(USER_CACHE))
+    _MEMORY_BEFORE.update(_triton_memory())
+    os.environ["OFFICESCORE_CACHE"] = str(SUITE_CACHE)
+
+
+def _left_on_the_machine() -> list[str]:
+    """What the suite changed outside its own folders: the user's cache, Triton's shared memory
+    (removed, so the next run starts clean)."""
+    left = []
+    cache = _files(USER_CACHE)
+    changed = sorted(k for k, v in cache.items() if _CACHE_BEFORE.get(k) != v)
+    if changed:
+        left.append(f"wrote the user's cache {USER_CACHE}: {', '.join(changed)[:300]}")
+    memory = sorted(_triton_memory() - _MEMORY_BEFORE)
+    for region in memory:
+        region.unlink(missing_ok=True)
+    if memory:
+        left.append(f"left {plural(len(memory), 'Triton shared-memory file')} in {SHM}")
+    shutil.rmtree(SUITE_CACHE, ignore_errors=True)
+    return left
 
 
 def _descendants() -> list[psutil.Process]:
@@ -53,12 +97,16 @@ def _descendants() -> list[psutil.Process]:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """The suite fails if it leaves any process running (the leftovers are then killed)."""
+    """The suite fails if it leaves any process running (the leftovers are then killed), writes
+    the user's cache, or leaves Triton's shared memory behind."""
     deadline = time.monotonic() + LEFTOVER_GRACE_S
     left = _descendants()
     while left and time.monotonic() < deadline:
         time.sleep(0.5)
         left = _descendants()
+    for line in _left_on_the_machine():
+        print(f"\nERROR: the tests {line}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
     if not left:
         return
     described = []

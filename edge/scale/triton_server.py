@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -33,6 +34,8 @@ from edge.scale.triton_repository import TritonRequest, write_repository
 
 SERVER_PACKAGES = ("nvidia-pytriton==0.7.0", "numpy<2", "onnxruntime>=1.20")
 READY_TIMEOUT_S = 60.0
+SHM_FOLDER = Path("/dev/shm")
+SHM_PREFIX = "officescore_triton_"  # + the pid of the officescore that started the server
 
 _DESCRIBE = """
 import json, pathlib, sys, sysconfig
@@ -125,7 +128,7 @@ def _backends(environment: ServerEnvironment, workspace: Path) -> Path:
 
 
 def server_command(
-    environment: ServerEnvironment, request: ServeRequest, workspace: Path
+    environment: ServerEnvironment, request: ServeRequest, workspace: Path, shm_prefix: str
 ) -> list[str]:
     return [
         str(environment.dist / "bin" / "tritonserver"),
@@ -138,7 +141,34 @@ def server_command(
         "--allow-metrics=false",
         "--exit-timeout-secs=3",  # it would serve a busy client up to 30 s after Ctrl-C
         "--log-verbose=0",
+        # its Python backend's shared memory under a name of ours, removed when it stops
+        f"--backend-config=python,shm-region-prefix-name={shm_prefix}",
     ]
+
+
+def shm_prefix(pid: int) -> str:
+    """The shared-memory name prefix of a server that process `pid` runs."""
+    return f"{SHM_PREFIX}{pid}_{secrets.token_hex(4)}_"
+
+
+def remove_shared_memory(prefix: str, folder: Path = SHM_FOLDER) -> None:
+    """Triton's Python backend leaves its shared-memory regions behind when its stubs are
+    killed: remove those named `prefix`; and any a killed officescore left (its pid is gone)."""
+    for region in folder.glob(f"{SHM_PREFIX}*"):
+        owner = region.name[len(SHM_PREFIX) :].split("_")[0]
+        if region.name.startswith(prefix) or (owner.isdigit() and not _alive(int(owner))):
+            with contextlib.suppress(OSError):
+                region.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def server_environ(environment: ServerEnvironment) -> dict[str, str]:
@@ -198,9 +228,11 @@ def running_server(
                 )
             )
         log_path = log or workspace / "tritonserver.log"
+        prefix = shm_prefix(os.getpid())
+        remove_shared_memory(prefix)  # and what killed runs left
         with log_path.open("wb") as log_file:
             process = subprocess.Popen(
-                server_command(environment, request, workspace),
+                server_command(environment, request, workspace, prefix),
                 env=server_environ(environment),
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
@@ -217,6 +249,7 @@ def running_server(
                 raise OfficeScoreError(f"{error}: {' '.join(tail)[:200]}") from None
             finally:
                 stop(process)
+                remove_shared_memory(prefix)
 
 
 def watch(process: subprocess.Popen[bytes], interval_s: float = 0.5) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -23,7 +24,11 @@ def officescore(*args: str, timeout: float = 180) -> subprocess.CompletedProcess
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={"RAY_USAGE_STATS_ENABLED": "0", "PATH": "/usr/bin:/bin"},
+        env={
+            "RAY_USAGE_STATS_ENABLED": "0",
+            "PATH": "/usr/bin:/bin",
+            "OFFICESCORE_CACHE": os.environ["OFFICESCORE_CACHE"],  # the suite's, not the user's
+        },
     )
 
 
