@@ -27,6 +27,7 @@ class ScreenRules:
     laptop_keyboard: float  # a keyboard this much inside a laptop's box is the laptop's own
     user_near: float  # a person this near a screen (in its widths), as tall or taller, uses it ...
     rest: tuple[int, ...]  # ... unless one of these (a couch, a bed) is in view: then it is a TV
+    work_near_at_rest: tuple[int, ...]  # with `rest` in view, only these make a monitor
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class Scene:
 
 def load_screen_rules(table: Any, path: object) -> ScreenRules:
     try:
-        named = [*table["work_near"], *table["rest"]]
+        named = [*table["work_near"], *table["rest"], *table["work_near_at_rest"]]
         unknown = [name for name in named if name not in CANONICAL_ID]
         if unknown:
             raise OfficeScoreError(f"rubric {path}: [screens] unknown object names {unknown}")
@@ -48,6 +49,7 @@ def load_screen_rules(table: Any, path: object) -> ScreenRules:
             laptop_keyboard=float(table["laptop_keyboard"]),
             user_near=float(table["user_near"]),
             rest=tuple(CANONICAL_ID[name] for name in table["rest"]),
+            work_near_at_rest=tuple(CANONICAL_ID[name] for name in table["work_near_at_rest"]),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise OfficeScoreError(f"rubric {path}: [screens] needs {error}") from None
@@ -132,10 +134,10 @@ def read_scene(detections: Detections, rules: ScreenRules) -> Scene:
 
     monitors = np.flatnonzero(keep & (classes == MONITOR))
     if len(monitors):
-        used = _near(
-            boxes, monitors, np.flatnonzero(keep & np.isin(classes, rules.work_near)), rules.near
-        )
-        if not np.isin(classes[keep], rules.rest).any():
+        resting = np.isin(classes[keep], rules.rest).any()  # a couch or bed in view
+        work = rules.work_near_at_rest if resting else rules.work_near
+        used = _near(boxes, monitors, np.flatnonzero(keep & np.isin(classes, work)), rules.near)
+        if not resting:
             users = np.flatnonzero(keep & (classes == PERSON))
             tall = _heights(boxes[users])[None, :] >= _heights(boxes[monitors])[:, None]
             used |= (_near(boxes, monitors, users, rules.user_near, each=True) & tall).any(axis=1)

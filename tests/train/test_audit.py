@@ -15,6 +15,7 @@ import pytest
 from officescore.cli import app
 from tests.conftest import DATA, HOMES, runner
 from train.audit import AuditConfig, audit
+from train.classes import canonical_name
 from train.copies import find_copies
 from train.datasets import read_splits
 
@@ -123,3 +124,16 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str, tmp_pat
     result = runner.invoke(app, ["data", "audit", *args, "--runs", str(tmp_path)])
     assert result.exit_code == 2 and message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and not list(tmp_path.iterdir())
+
+
+def test_a_coco_json_is_audited_through_the_canonical_names() -> None:
+    report = audit(AuditConfig(HOMES / "annotations.json"), lambda *_: None)
+    counts = report.splits["train"]
+    assert set(report.splits) == {"train"} and counts.images == 6
+    assert sum(counts.instances.values()) == 65  # 66 annotations, one a crowd region
+    assert sum(counts.sizes.values()) == 65 and counts.unlabelled == 0
+    assert report.copy_groups == [] and report.leaks == []  # six different homes
+    disputed = [
+        (canonical_name(s.label), s.seen) for s in report.suspects if s.kind == "wrong class"
+    ]
+    assert all(label != seen for label, seen in disputed)  # COCO's tv is the model's monitor

@@ -54,6 +54,9 @@ SCREEN = [200.0, 50.0, 400.0, 200.0]  # 200 px wide
         ([("person", [420.0, 20.0, 600.0, 400.0])], "monitor"),  # someone sits at it
         ([("person", [420.0, 20.0, 600.0, 400.0]), ("couch", [0, 300, 640, 480])], "television"),
         ([("person", [420.0, 150.0, 460.0, 190.0])], "television"),  # far smaller: across a room
+        ([("laptop", [250.0, 260.0, 350.0, 330.0])], "monitor"),
+        ([("laptop", [250.0, 260.0, 350.0, 330.0]), ("couch", [0, 300, 640, 480])], "television"),
+        ([("mouse", [380.0, 260.0, 400.0, 280.0]), ("couch", [0, 300, 640, 480])], "monitor"),
     ],
 )
 def test_a_screen_is_a_monitor_only_where_the_scene_says_so(
@@ -133,7 +136,7 @@ def test_the_checks_private_places_are_the_rubrics() -> None:
         ("[screens]\nwork_near = ['mouse']\n", r"\[screens\] needs"),
         (
             "[screens]\nwork_near=['mouse']\nnear=1\nsame_screen=2\nlaptop_keyboard=0.5\n"
-            "user_near=0.5\nrest=[]\n",
+            "user_near=0.5\nrest=[]\nwork_near_at_rest=[]\n",
             r"same_screen and laptop_keyboard in \(0, 1\]",
         ),
     ],
