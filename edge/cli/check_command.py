@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from edge.cli.cli_common import (
+    EXIT_BAD_INPUT,
+    EachInput,
     flag,
     say,
     stdout,
@@ -79,6 +81,7 @@ def check(
 
     failures: list[str] = []
     warnings: list[str] = []
+    judged = 0  # photos checked
     with user_errors():
         if explain:
             stdout().print(explain_thresholds(thresholds), markup=False)
@@ -107,8 +110,13 @@ def check(
             if final and final.check:
                 failures += [f"{v.title} (live)" for v in final.check.failures]
                 warnings += [f"{v.title} (live)" for v in final.check.warnings]
-        for path in expand_inputs(photos or []):
-            result = checker.check_photo(path, out / f"{path.stem}.check.jpg" if out else None)
+        inputs = EachInput()
+        checked = inputs.judge(
+            expand_inputs(photos or []),
+            lambda p: checker.check_photo(p, out / f"{p.stem}.check.jpg" if out else None),
+        )
+        for path, result in checked:
+            judged += 1
             assert result.check is not None
             failures += [f"{v.title} ({path.name})" for v in result.check.failures]
             warnings += [f"{v.title} ({path.name})" for v in result.check.warnings]
@@ -131,10 +139,12 @@ def check(
                 + "\n",
                 markup=False,
             )
+    code = EXIT_BAD_INPUT if inputs.failed else EXIT_CHECK_FAILED if failures else 0
     if failures:
-        say(f"verdict: fail: {'; '.join(failures)} (exit {EXIT_CHECK_FAILED})")
-        raise typer.Exit(EXIT_CHECK_FAILED)
-    if warnings:
-        say(f"verdict: warn: {'; '.join(warnings)} (exit 0)")
-        return
-    say("verdict: pass: nothing fails or warns (exit 0)")
+        say(f"verdict: fail: {'; '.join(failures)} (exit {code})")
+    elif warnings:
+        say(f"verdict: warn: {'; '.join(warnings)} (exit {code})")
+    elif judged or source is not None:
+        say(f"verdict: pass: nothing fails or warns (exit {code})")
+    if code:
+        raise typer.Exit(code)

@@ -7,11 +7,11 @@ import contextlib
 import io
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -129,6 +129,33 @@ def optional_dependencies() -> Iterator[None]:
     except ImportError as error:
         name = (error.name or str(error)).split(".")[0]
         raise OfficeScoreError(f"this command needs {name}: {install_hint(name)}") from None
+
+
+Judged = TypeVar("Judged")
+
+
+class EachInput:
+    """`score` and `check` over many inputs: a bad one is one `error:` line and the rest go on;
+    `failed` says whether any was bad (the command then exits 2, once it has done the rest)."""
+
+    def __init__(self) -> None:
+        self.failed = 0
+
+    def judge(
+        self, paths: Iterable[Path], judge: Callable[[Path], Judged]
+    ) -> Iterator[tuple[Path, Judged]]:
+        for path in paths:
+            if not path.exists():
+                say(f"error: input not found: {path}")
+                self.failed += 1
+                continue
+            try:
+                judged = judge(path)
+            except OfficeScoreError as error:
+                say(f"error: {error}")
+                self.failed += 1
+                continue
+            yield path, judged
 
 
 def parse_size(text: str) -> tuple[int, int] | None:

@@ -17,6 +17,7 @@ from edge.cli.cli_common import (
     EXIT_BAD_INPUT,
     Device,
     DeviceOption,
+    EachInput,
     EngineName,
     EngineOrRay,
     ModelOption,
@@ -27,7 +28,6 @@ from edge.cli.cli_common import (
     user_errors,
 )
 from edge.cli.model_options import ModelOptions, with_model_options
-from edge.core.errors import OfficeScoreError
 from edge.core.vocabulary import plural
 from edge.inference.zoo import BUNDLED_NAME, resolve_model
 
@@ -89,14 +89,12 @@ def score(
         pipeline = Pipeline(config)
         if out:
             prepare_out_dir(out)
-        failures = tables = 0
-        for path in expand_inputs(paths):
-            try:
-                result = score_path(path, pipeline, out, sample_fps)
-            except OfficeScoreError as error:
-                say(f"error: {error}")
-                failures += 1
-                continue
+        tables = 0
+        inputs = EachInput()
+        scored = inputs.judge(
+            expand_inputs(paths), lambda p: score_path(p, pipeline, out, sample_fps)
+        )
+        for path, result in scored:
             for note in result.notes:
                 say(f"note: {path}: {note}")
             if json_output:
@@ -107,7 +105,7 @@ def score(
                 tables += 1
         if tables and options.model in (None, BUNDLED_NAME):
             stdout().print(f"tip: {STRONGER_MODEL_HINT}", markup=False)  # once per run
-        if failures:
+        if inputs.failed:
             raise typer.Exit(EXIT_BAD_INPUT)
 
 

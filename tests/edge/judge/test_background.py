@@ -187,7 +187,27 @@ def test_cli_exit_status_follows_the_verdict(
     assert "verdict: fail: Framing (cctv_office_train283.jpg)" in off_centre.stderr
     assert cv2.imread(str(tmp_path / "cctv_office_train283.check.jpg")) is not None
     missing = runner.invoke(app, ["check", str(tmp_path / "nope.jpg")])
-    assert missing.exit_code == 2 and "error: " in missing.stderr
+    assert (
+        missing.exit_code == 2
+        and f"error: input not found: {tmp_path / 'nope.jpg'}" in missing.stderr
+    )
+
+
+def test_check_reports_a_bad_photo_in_one_line_and_checks_the_rest(
+    photos: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "a_broken.jpg").write_bytes(b"not a jpeg")
+    (folder / "office.jpg").write_bytes((photos / "cctv_office_train283.jpg").read_bytes())
+    result = runner.invoke(app, ["check", str(folder)])
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "a_broken.jpg" in errors[0]
+    verdict = result.stderr.strip().splitlines()[-1]  # the photo after it was checked
+    assert verdict.startswith("verdict: fail: Framing (office.jpg)") and verdict.endswith(
+        "(exit 2)"
+    )
+    assert result.exit_code == 2
 
 
 def test_cli_explain_prints_every_threshold() -> None:
