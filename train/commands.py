@@ -82,6 +82,9 @@ def train(
             "with its own outputs as targets so it keeps seeing them as it did."
         ),
     ] = None,
+    replay_per_step: Annotated[
+        int, typer.Option(help="Replayed photos added to each step of --batch.")
+    ] = 2,
     resume: Annotated[bool, flag(help="Go on from the run's last checkpoint.")] = False,
     from_torchscript: Annotated[
         Path | None,
@@ -122,6 +125,7 @@ def train(
             resume=resume,
             val_fraction=val_fraction,
             replay=tuple(replay or ()),
+            replay_per_step=replay_per_step,
         )
         if from_torchscript is not None:
             _run_maskrcnn(config, from_torchscript, parse_size(size))

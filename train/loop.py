@@ -32,7 +32,6 @@ TEACHER_CONF = 0.3  # the starting model's detections kept as targets for classe
 WARMUP_STEPS = 100
 FINAL_LR_FRACTION = 0.05
 GRADIENT_CLIP = 10.0
-REPLAYED_PER_BATCH = 2  # replayed pictures added to each step (--replay)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,6 +53,7 @@ class TrainConfig:
     optimizer: str = "adamw"
     val_fraction: float = 0.2
     replay: tuple[Path, ...] = ()  # photos of the starting model's world, its outputs as targets
+    replay_per_step: int = 2  # replayed pictures added to each step
     augmentation: Augmentation = field(default_factory=Augmentation)
 
 
@@ -111,6 +111,8 @@ def read_training_data(config: TrainConfig, progress: Progress) -> tuple[torch.d
     """The device and the labelled photos a run asks for, its options checked first."""
     if config.epochs < 1 or config.batch < 1:
         raise OfficeScoreError("--epochs and --batch must be at least 1")
+    if config.replay_per_step < 1:
+        raise OfficeScoreError("--replay-per-step must be at least 1")
     if config.replay and not config.keep_base:
         raise OfficeScoreError("--replay keeps the starting model's classes: not with --keep none")
     device = choose_device(config.device)
@@ -165,7 +167,7 @@ def prepare(config: TrainConfig, progress: Progress) -> Prepared:
     if replayed:
         progress.note(
             f"{len(replayed)} photos replayed with the starting model's outputs as targets "
-            f"({REPLAYED_PER_BATCH} a step)"
+            f"({config.replay_per_step} a step)"
         )
     validator = Validator(dataset.val, config.imgsz, plan.output_of_class)
     taught = sum(len(boxes) for boxes, _ in teacher.values())
@@ -324,11 +326,11 @@ def _with_replay(
     rng: np.random.Generator,
     device: torch.device,
 ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor], torch.Tensor]:
-    """The batch with REPLAYED_PER_BATCH replayed pictures after it (placed alone, never in a
+    """The batch with `replay_per_step` replayed pictures after it (placed alone, never in a
     mosaic: their every output is the starting model's), and which pictures those are."""
     images, boxes, classes = batch
     picked = rng.choice(
-        len(replayed), REPLAYED_PER_BATCH, replace=len(replayed) < REPLAYED_PER_BATCH
+        len(replayed), config.replay_per_step, replace=len(replayed) < config.replay_per_step
     )
     pictures = [place(replayed[i], config.imgsz, rng, config.augmentation) for i in picked]
     extra = torch.from_numpy(

@@ -197,6 +197,7 @@ def test_replayed_photos_train_beside_the_labels(tmp_path: Path) -> None:
         ([str(CCTV), "--map", "chair"], "--map takes NAME=CLASS"),
         ([str(CCTV), "--resume", "--name", "never"], "--resume: no run"),
         ([str(CCTV), "--replay", str(HOMES), "--keep", "none"], "--replay keeps the starting"),
+        ([str(CCTV), "--replay", str(HOMES), "--replay-per-step", "0"], "must be at least 1"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_nothing_written(
