@@ -63,11 +63,11 @@ browser:
 # A non-editable install must carry the model, its card, the rubric and the demo clip, and find
 # them even when the working directory has a `models/` folder of its own.
 wheel-check: $(VENV)/.installed-test
-	rm -rf build/wheel build/site
+	rm -rf build/wheel build/site build/cache
 	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir build/wheel .
 	$(BIN)/python -m pip install --quiet --no-deps --target build/site build/wheel/*.whl
 	mkdir -p build/models
-	cd build && PYTHONPATH=site ../$(BIN)/python -c "import edge, pathlib, sys; \
+	cd build && OFFICESCORE_CACHE=cache PYTHONPATH=site ../$(BIN)/python -c "import edge, pathlib, sys; \
 		assert pathlib.Path(edge.__file__).parent == pathlib.Path('site/edge').resolve(), edge.__file__; \
 		assert pathlib.Path('site/models/demo.mp4').is_file(); \
 		from officescore.cli import main; sys.argv = ['officescore', 'score', '--json', \
