@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from edge.core.boxes import box_iou
 from edge.core.errors import OfficeScoreError
 from edge.core.types import Detections
 from edge.core.vocabulary import CANONICAL_ID, OTHER_ID
@@ -140,15 +141,6 @@ def count_split(labelled: LabelledSet) -> SplitCounts:
     )
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    low = np.maximum(a[:, None, :2], b[None, :, :2])
-    high = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    overlap = np.prod(np.clip(high - low, 0, None), axis=2)
-    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
-    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
-    return overlap / np.maximum(area_a[:, None] + area_b[None, :] - overlap, 1e-9)
-
-
 def suspects_in(
     image: LabelledImage,
     split: str,
@@ -163,7 +155,7 @@ def suspects_in(
     seen = seen[np.isin(seen.class_id, list(comparable))]
     labels = canonical_of_class[image.classes] if len(image.classes) else np.zeros(0, np.int64)
     found: list[Suspect] = []
-    overlap = _iou(image.boxes, seen.xyxy) if len(image.boxes) and len(seen) else None
+    overlap = box_iou(image.boxes, seen.xyxy) if len(image.boxes) and len(seen) else None
     if overlap is not None:  # a detection its own label explains disputes no other label
         explained = ((overlap >= UNLABELLED) & (labels[:, None] == seen.class_id[None, :])).any(0)
     for index, label_class in enumerate(labels.tolist()):
@@ -193,7 +185,7 @@ def suspects_in(
         if seen.confidence[index] >= config.missing_conf and not labelled_near:
             found.append(_suspect("missing label", split, image, "", seen, index, None, []))
     if len(image.boxes) > 1:
-        twice = np.triu(_iou(image.boxes, image.boxes) >= DUPLICATE, 1)
+        twice = np.triu(box_iou(image.boxes, image.boxes) >= DUPLICATE, 1)
         twice &= image.classes[:, None] == image.classes[None, :]
         for first, _ in np.argwhere(twice).tolist():
             found.append(

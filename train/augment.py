@@ -13,6 +13,7 @@ import numpy as np
 from edge.core.errors import OfficeScoreError
 from edge.inference.postprocess import Letterbox
 from train.datasets import LabelledImage
+from train.labels import image_size
 
 PAD = 114
 MIN_BOX_SIDE = 2.0  # pixels at training size: a box clipped thinner is dropped for the step
@@ -61,7 +62,7 @@ def load_sample(
 
 def unlabelled(path: Path) -> LabelledImage:
     """A photo with no labels (one replayed with the starting model's outputs)."""
-    height, width = read_bgr(path).shape[:2]
+    width, height = image_size(path)
     return LabelledImage(path, width, height, np.zeros((0, 4), np.float32), np.zeros(0, np.int64))
 
 

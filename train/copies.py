@@ -38,12 +38,9 @@ def _dihedral_hashes(gray: np.ndarray) -> np.ndarray:
     return np.array(hashes)
 
 
-def _colours(path: Path) -> np.ndarray:
+def _colours(image: np.ndarray) -> np.ndarray:
     """The photo's hue-saturation histogram, square-rooted (so a dot product is Bhattacharyya's
     coefficient)."""
-    image = cv2.imread(str(path))
-    if image is None:
-        return np.zeros(16 * 8, np.float32)
     small = cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA)
     hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
     counts = cv2.calcHist([hsv], [0, 1], None, [16, 8], [0, 180, 0, 256]).ravel()
@@ -90,10 +87,15 @@ def _matched_points(
     return best
 
 
-def _small_gray(path: Path) -> np.ndarray | None:
-    gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if gray is None:
-        return None
+def _bytes(path: Path) -> np.ndarray:
+    """The file's bytes; none where it cannot be read (a photo with no features)."""
+    try:
+        return np.fromfile(path, np.uint8)
+    except OSError:
+        return np.zeros(0, np.uint8)
+
+
+def _small_gray(gray: np.ndarray) -> np.ndarray:
     scale = SIDE / max(gray.shape)
     return cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
 
@@ -110,12 +112,15 @@ def find_copies(
     colours = np.zeros((len(paths), 16 * 8), np.float32)
     features: list[tuple[tuple[np.ndarray, ...], ...]] = []
     for index, path in enumerate(paths):
-        gray = _small_gray(path)
-        if gray is None:
+        data = _bytes(path)  # read once, decoded in colour and in gray
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+        gray = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if image is not None else None
+        if image is None or gray is None:
             features.append(((np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8)),) * 2)
             continue
+        gray = _small_gray(gray)
         hashes[index] = _dihedral_hashes(gray)
-        colours[index] = _colours(path)
+        colours[index] = _colours(image)
         features.append(_features(gray, orb))
         if progress is not None:
             progress(index + 1, 2 * len(paths))

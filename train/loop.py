@@ -19,10 +19,10 @@ import torch
 from edge.core.errors import OfficeScoreError
 from edge.inference.modelcard import ModelCard, bundled_model_path, load_card_file
 from edge.inference.session import Detector, SessionConfig
+from edge.video.batch import IMAGE_SUFFIXES, expand_inputs
 from train.augment import Augmentation, Sample, load_sample, mosaic, place, read_bgr, unlabelled
 from train.classes import ClassPlan, plan_classes
 from train.datasets import Dataset, read_dataset
-from train.prelabel import photos_in
 from train.simota import Grid, Teacher, yolox_loss
 from train.validate import ValidationResult, Validator
 from train.yolox_graph import class_count, raw_logits, to_torch, with_classes
@@ -159,7 +159,7 @@ def prepare(config: TrainConfig, progress: Progress) -> Prepared:
     replayed = (
         [
             load_sample(unlabelled(path), plan.output_of_class, longest)
-            for path in photos_in(config.replay)
+            for path in expand_inputs(config.replay, IMAGE_SUFFIXES, "images")
         ]
         if config.replay
         else []

@@ -20,7 +20,7 @@ from edge.core.errors import OfficeScoreError
 from edge.core.types import Detections
 from edge.core.vocabulary import CANONICAL_NAMES
 from edge.inference.session import Detector, SessionConfig
-from edge.video.batch import IMAGE_SUFFIXES, read_image
+from edge.video.batch import IMAGE_SUFFIXES, expand_inputs, read_image
 
 Format = Literal["coco", "yolo"]
 
@@ -52,22 +52,6 @@ class LabelSummary:
     failed: tuple[str, ...]  # one line per photo that could not be read
 
 
-def photos_in(paths: tuple[Path, ...]) -> list[Path]:
-    """Files as given, folders as their images (sorted, not recursive)."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            inside = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-            if not inside:
-                raise OfficeScoreError(f"no images in {path}")
-            found += inside
-        else:
-            found.append(path)
-    if not found:
-        raise OfficeScoreError("no images given")
-    return found
-
-
 def kept_labels(
     labels: tuple[str, ...], canonical: list[str], wanted: tuple[str, ...]
 ) -> list[str]:
@@ -91,7 +75,7 @@ def label_photos(config: LabelConfig, progress: Callable[[int, int], None]) -> L
         raise OfficeScoreError(f"--conf must be in (0, 1], got {config.conf}")
     if config.out.exists() and not config.force:
         raise OfficeScoreError(f"{config.out} exists: add --force to replace it")
-    photos = photos_in(config.images)
+    photos = list(expand_inputs(config.images, IMAGE_SUFFIXES, "images"))
     detector = Detector(SessionConfig(model_path=config.model, imgsz=config.imgsz, device="cpu"))
     labels = detector.card.labels
     canonical = [CANONICAL_NAMES[int(i)] for i in detector.card.canonical_of_label]

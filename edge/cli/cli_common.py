@@ -145,10 +145,6 @@ class EachInput:
         self, paths: Iterable[Path], judge: Callable[[Path], Judged]
     ) -> Iterator[tuple[Path, Judged]]:
         for path in paths:
-            if not path.exists():
-                say(f"error: input not found: {path}")
-                self.failed += 1
-                continue
             try:
                 judged = judge(path)
             except OfficeScoreError as error:

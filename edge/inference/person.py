@@ -16,11 +16,11 @@ import cv2
 import numpy as np
 import tomllib
 
+from edge.core.boxes import box_iou
 from edge.core.errors import OfficeScoreError
 from edge.core.types import LEFT_EYE, RIGHT_EYE, Face, Person
 from edge.inference.engines import Engine, EngineRequest, open_engine
 from edge.inference.modelcard import bundled_dir, verify_sha256
-from edge.inference.postprocess import box_iou
 
 CARDS = "person_models.toml"
 FACE_SCORE = 0.5  # BlazeFace's own threshold

@@ -8,6 +8,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from edge.core.boxes import box_iou
 from edge.core.types import InstanceMasks
 
 
@@ -164,16 +165,6 @@ def paste_masks(
         if band:
             uncertain.append(np.abs(window - threshold) < band)
     return InstanceMasks(frame_hw, windows, tuple(crops), tuple(uncertain) if band else None)
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every box in `a` (N×4 xyxy) with every box in `b` (M×4): an N×M array."""
-    top_left = np.maximum(a[:, None, :2], b[None, :, :2])
-    bottom_right = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(bottom_right - top_left, 0, None).prod(axis=2)
-    area_a = (a[:, 2:] - a[:, :2]).prod(axis=1)
-    area_b = (b[:, 2:] - b[:, :2]).prod(axis=1)
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
 
 
 def match_detections(

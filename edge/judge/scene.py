@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from edge.core.boxes import box_areas, box_intersections
 from edge.core.errors import OfficeScoreError
 from edge.core.types import Detections
 from edge.core.vocabulary import CANONICAL_ID
@@ -65,17 +66,6 @@ def load_screen_rules(table: Any, path: object) -> ScreenRules:
     return rules
 
 
-def _areas(boxes: np.ndarray) -> np.ndarray:
-    return np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0, None)
-
-
-def _intersections(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """len(a) × len(b) areas of the boxes' overlaps."""
-    low = np.maximum(a[:, None, :2], b[None, :, :2])
-    high = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    return np.prod(np.clip(high - low, 0, None), axis=2)
-
-
 def _gaps(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """len(a) × len(b) distances between the boxes' edges (0 where they overlap)."""
     dx = np.maximum(b[None, :, 0] - a[:, None, 2], a[:, None, 0] - b[None, :, 2])
@@ -110,11 +100,11 @@ def read_scene(detections: Detections, rules: ScreenRules) -> Scene:
     classes = detections.class_id.copy()
     keep = np.ones(len(detections), bool)
     notes = []
-    areas = _areas(boxes)
+    areas = box_areas(boxes)
 
     keyboards, laptops = np.flatnonzero(classes == KEYBOARD), np.flatnonzero(classes == LAPTOP)
     if len(keyboards) and len(laptops):
-        inside = _intersections(boxes[keyboards], boxes[laptops]).max(axis=1)
+        inside = box_intersections(boxes[keyboards], boxes[laptops]).max(axis=1)
         own = inside >= rules.laptop_keyboard * np.maximum(areas[keyboards], 1e-9)
         keep[keyboards[own]] = False
         if own.any():
@@ -122,7 +112,7 @@ def read_scene(detections: Detections, rules: ScreenRules) -> Scene:
 
     screens = np.flatnonzero(np.isin(classes, (MONITOR, LAPTOP)))
     if len(screens) > 1:
-        shared = _intersections(boxes[screens], boxes[screens])
+        shared = box_intersections(boxes[screens], boxes[screens])
         smaller = np.minimum(areas[screens][:, None], areas[screens][None, :])
         pairs = np.argwhere(np.triu(shared >= rules.same_screen * np.maximum(smaller, 1e-9), 1))
         for first, second in screens[pairs].tolist():

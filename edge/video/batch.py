@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import cv2
@@ -20,20 +20,23 @@ VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"})
 MIN_SIDE = 16
 
 
-def expand_inputs(paths: list[Path]) -> Iterator[Path]:
-    """Files as given; folders become their image and video files, sorted (not recursive).
+def expand_inputs(
+    paths: Iterable[Path],
+    suffixes: frozenset[str] = IMAGE_SUFFIXES | VIDEO_SUFFIXES,
+    kinds: str = "images or videos",
+) -> Iterator[Path]:
+    """Files as given; folders become their files with one of `suffixes` (images and videos),
+    sorted (not recursive).
 
-    A folder with no image or video in it is an error, never silently nothing.
+    A folder with no such file in it is an error naming the `kinds`, never silently nothing.
     """
     for path in paths:
         if path.is_dir():
             found = sorted(
-                p
-                for p in path.iterdir()
-                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES
+                p for p in path.iterdir() if p.is_file() and p.suffix.lower() in suffixes
             )
             if not found:
-                raise OfficeScoreError(f"no images or videos in {path}")
+                raise OfficeScoreError(f"no {kinds} in {path}")
             yield from found
         else:
             yield path
@@ -64,6 +67,8 @@ def to_bgr8(image: np.ndarray, name: str) -> tuple[np.ndarray, list[str]]:
 def read_image(path: Path) -> tuple[np.ndarray, list[str]]:
     try:
         data = np.fromfile(path, np.uint8)
+    except FileNotFoundError:
+        raise OfficeScoreError(f"input not found: {path}") from None
     except OSError as error:
         raise OfficeScoreError(f"cannot read {path}: {error.strerror or error}") from None
     image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None

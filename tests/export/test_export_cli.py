@@ -10,9 +10,9 @@ import onnxruntime as ort
 import pytest
 import tomllib
 
+from edge.core.boxes import box_iou
 from edge.inference.modelcard import CARD_METADATA_KEY
 from edge.inference.pipeline import Pipeline, PipelineConfig
-from edge.inference.postprocess import box_iou
 from edge.inference.session import SessionConfig
 from officescore.cli import app
 from tests.conftest import MASKRCNN_SIZE as SIZE
