@@ -19,6 +19,7 @@ from benchmarks.environment import peak_rss_mb
 from edge.core.errors import OfficeScoreError
 from edge.inference.pipeline import Pipeline
 from edge.video.loop import LiveConfig, run_live
+from edge.video.stages import ScoreStage
 
 
 @dataclass
@@ -116,7 +117,7 @@ def bench_loop(
                 max_frames=max_frames,
                 record=record,
             )
-            summaries.append(run_live(config, pipeline, sink, notice=lambda _: None))
+            summaries.append(run_live(config, ScoreStage(pipeline), sink, notice=lambda _: None))
         loop_cpu.append((cpu_seconds() - cpu) * 1e3 / max(summaries[-1].frames, 1))
         fps, cpu_ms = model_only_fps(video, pipeline, min(summaries[-1].frames, 300))
         ceilings.append(fps)

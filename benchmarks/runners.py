@@ -169,20 +169,20 @@ def bench_onnx(model_path: Path | None, spec: BenchSpec, photo: Path | None) -> 
         started = time.perf_counter()
         image = decode(encoded)
         decoded = time.perf_counter()
-        detections, score, timings = pipeline.analyze(image)
+        result = pipeline.analyze(image)
         drawn_from = time.perf_counter()
-        annotate(image, detections, score, pipeline.provider)
-        found[0] = len(detections)
-        last[:] = [detections]
-        timings["overlay"] = (time.perf_counter() - drawn_from) * 1e3
-        timings["overhead"] = sum(timings[stage] for stage in OVERHEAD_STAGES)
-        return {"decode": (decoded - started) * 1e3, **timings}
+        annotate(image, result.detections, result.score, pipeline.provider)
+        found[0] = len(result.detections)
+        last[:] = [result.detections]
+        timings = {**result.timings_ms, "overlay": (time.perf_counter() - drawn_from) * 1e3}
+        overhead = sum(timings[stage] for stage in OVERHEAD_STAGES)
+        return {"decode": (decoded - started) * 1e3, **timings, "overhead": overhead}
 
     def finish(stages: dict[str, list[float]]) -> BenchResult:
         adapter = pipeline.detector.adapter
         if hasattr(adapter, "uncertain_band"):  # parity's frame, its uncertain pixels kept
             adapter.uncertain_band = MASK_PARITY_BAND
-            last[:] = [pipeline.analyze(decode(encoded))[0]]
+            last[:] = [pipeline.analyze(decode(encoded)).detections]
         ran = pipeline.detector.engine.ran
         model_precision = onnx_precision(pipeline.detector.card.model_path)
         return BenchResult(

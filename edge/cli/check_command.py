@@ -12,6 +12,11 @@ import typer
 from edge.cli.cli_common import (
     EXIT_BAD_INPUT,
     EachInput,
+    HeadlessOption,
+    LoopOption,
+    MaxFramesOption,
+    RealtimeOption,
+    RecordOption,
     flag,
     say,
     stdout,
@@ -45,26 +50,16 @@ def check(
         ),
     ] = None,
     json_output: Annotated[
-        bool, flag("--json", help="One JSON object per photo, or per second live.")
+        bool, flag("--json", help="One JSON object per photo, or live one a second.")
     ] = False,
     explain: Annotated[bool, flag("--explain", help="Print the thresholds and stop.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write annotated photos to this folder.")] = None,
     window: Annotated[float, typer.Option(min=0.1, help="Live: seconds the verdict covers.")] = 3.0,
-    headless: Annotated[
-        bool,
-        flag("--headless", help="Live: no window; a status line a second (JSON into a pipe)."),
-    ] = False,
-    max_frames: Annotated[
-        int | None, typer.Option(min=1, help="Live: stop after N frames.")
-    ] = None,
-    realtime: Annotated[
-        bool,
-        flag(
-            "--realtime/--no-realtime",
-            help="Live: play files at their own frame rate; --no-realtime checks every frame "
-            "as fast as it can.",
-        ),
-    ] = True,
+    headless: HeadlessOption = False,
+    max_frames: MaxFramesOption = None,
+    record: RecordOption = None,
+    loop: LoopOption = False,
+    realtime: RealtimeOption = True,
     thresholds: Annotated[
         Path | None, typer.Option(help="Thresholds TOML (default: bundled).")
     ] = None,
@@ -74,17 +69,18 @@ def check(
     """Check how you look on a video call: pass, warn or fail per criterion, with the reason.
 
     Exit 0: nothing fails, 1: something fails, 2: bad input."""
-    from edge.runs.background_check import CheckConfig, Checker
-    from edge.runs.background_check import explain as explain_thresholds
-    from edge.runs.live_check import check_live
-    from edge.video.batch import expand_inputs, prepare_out_dir
+    from edge.inference.checker import CheckConfig, Checker
+    from edge.judge.background_rules import explain_thresholds
+    from edge.video.batch import check_image, expand_inputs, prepare_out_dir
+    from edge.video.loop import LiveConfig, run_live
+    from edge.video.stages import CheckStage
 
     failures: list[str] = []
     warnings: list[str] = []
     judged = 0  # photos checked
     with user_errors():
         if explain:
-            stdout().print(explain_thresholds(thresholds), markup=False)
+            stdout().print(explain_thresholds(Checker.load_thresholds(thresholds)), markup=False)
             return
         if not photos and source is None:
             raise OfficeScoreError("give photos to check, or --source for a live check")
@@ -94,26 +90,27 @@ def check(
         if out:
             prepare_out_dir(out)
         if source is not None:
-            final, summary = check_live(
-                checker,
-                source,
-                headless or json_output,
-                max_frames,
-                sys.stdout,
-                lambda text: say(f"note: {text}"),
-                realtime,
+            live = LiveConfig(
+                source=source,
+                realtime=realtime,
+                headless=headless or json_output,
+                max_frames=max_frames,
+                record=record,
+                loop=loop,
                 json_lines=json_output or not sys.stdout.isatty(),
             )
-            say(summary.line(with_score=False))
+            summary = run_live(live, CheckStage(checker), sys.stdout, lambda t: say(f"note: {t}"))
+            say(summary.line())
             if summary.lost:
                 say(f"warning: {summary.lost}")
+            final = summary.last
             if final and final.check:
                 failures += [f"{v.title} (live)" for v in final.check.failures]
                 warnings += [f"{v.title} (live)" for v in final.check.warnings]
         inputs = EachInput()
         checked = inputs.judge(
             expand_inputs(photos or []),
-            lambda p: checker.check_photo(p, out / f"{p.stem}.check.jpg" if out else None),
+            lambda p: check_image(p, checker, out / f"{p.stem}.check.jpg" if out else None),
         )
         for path, result in checked:
             judged += 1

@@ -222,3 +222,28 @@ PrecisionOption = Annotated[
     Precision,
     typer.Option(help="Inference precision (bf16/fp16: OpenVINO; reduced precision is opt-in)."),
 ]
+
+# the live runner's options, shared by `live` and `check --source`
+HeadlessOption = Annotated[
+    bool,
+    flag(
+        "--headless",
+        help="No window: on a terminal a status line a second; into a pipe or a file (or "
+        "with --json) JSON lines.",
+    ),
+]
+MaxFramesOption = Annotated[int | None, typer.Option(min=1, help="Stop after this many frames.")]
+RecordOption = Annotated[
+    Path | None, typer.Option(help="Record the annotated video to this file (.mp4).")
+]
+LoopOption = Annotated[
+    bool, flag("--loop", help="Play a video file again and again (stop with Ctrl-C).")
+]
+RealtimeOption = Annotated[
+    bool,
+    flag(
+        "--realtime/--no-realtime",
+        help="Play files at their own frame rate; --no-realtime takes every frame as fast as "
+        "it can.",
+    ),
+]

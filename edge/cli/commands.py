@@ -20,7 +20,12 @@ from edge.cli.cli_common import (
     EachInput,
     EngineName,
     EngineOrRay,
+    HeadlessOption,
+    LoopOption,
+    MaxFramesOption,
     ModelOption,
+    RealtimeOption,
+    RecordOption,
     flag,
     optional_dependencies,
     say,
@@ -172,40 +177,21 @@ def live(
             help="Camera index, video file, stream URL, 'demo', or 'auto' (camera 0, else demo)."
         ),
     ] = "auto",
-    headless: Annotated[
-        bool,
-        flag(
-            "--headless",
-            help="No window: on a terminal a status line per second; into a pipe or a file "
-            "(or with --json) one JSON line per processed frame.",
-        ),
-    ] = False,
+    headless: HeadlessOption = False,
     json_output: Annotated[
-        bool, flag("--json", help="Headless: JSON lines even on a terminal.")
+        bool, flag("--json", help="Headless: a JSON line per frame even on a terminal.")
     ] = False,
-    max_frames: Annotated[
-        int | None, typer.Option(min=1, help="Stop after this many frames.")
-    ] = None,
-    record: Annotated[
-        Path | None, typer.Option(help="Record the annotated video to this file (.mp4).")
-    ] = None,
-    loop: Annotated[
-        bool, flag("--loop", help="Play a video file again and again (stop with Ctrl-C).")
-    ] = False,
-    realtime: Annotated[
-        bool,
-        flag(
-            "--realtime/--no-realtime",
-            help="Play files at their own frame rate; --no-realtime takes every frame "
-            "as fast as the pipeline can.",
-        ),
-    ] = True,
+    max_frames: MaxFramesOption = None,
+    record: RecordOption = None,
+    loop: LoopOption = False,
+    realtime: RealtimeOption = True,
     *,
     options: ModelOptions,
 ) -> None:
     """Score a webcam, stream or video live, in a window or as JSON lines."""
     from edge.inference.pipeline import Pipeline
     from edge.video.loop import LiveConfig, run_live
+    from edge.video.stages import ScoreStage
 
     with user_errors():
         pipeline = Pipeline(options.pipeline_config("live"))
@@ -218,7 +204,8 @@ def live(
             loop=loop,
             json_lines=json_output or not sys.stdout.isatty(),
         )
-        summary = run_live(live_config, pipeline, sys.stdout, lambda text: say(f"note: {text}"))
+        stage = ScoreStage(pipeline)
+        summary = run_live(live_config, stage, sys.stdout, lambda text: say(f"note: {text}"))
         say(summary.line())
         if summary.lost:
             say(f"warning: {summary.lost}")

@@ -48,23 +48,61 @@ class Pipeline:
     def analyze(
         self,
         image: np.ndarray,
+        *,
+        source: str = "image",
+        kind: Kind = "image",
         rolling: RollingScore | None = None,
-        t: float = 0.0,
         conf: float | None = None,
-    ) -> tuple[Detections, Score, dict[str, float]]:
-        """Detect, read the objects as a scene and score one frame; with `rolling`, the score
-        is smoothed over time. The detections returned are the scene's (a TV is `television`)."""
+        frame_index: int | None = None,
+        timestamp: float | None = None,
+        notes: tuple[str, ...] = (),
+    ) -> Result:
+        """Detect, read the objects as a scene and score one frame, as one frozen `Result` with
+        its stage timings; with `rolling`, the score is smoothed over time (at `timestamp`).
+        The detections are the scene's (a TV is `television`)."""
         detections, timings = self.detector.detect(image, conf or self.config.conf)
         start = time.perf_counter()
         scene = self.rubric.read(detections)
         if rolling is None:
             score = score_scene(scene, self.rubric, self.detector.card.sight)
         else:
-            score = rolling.update(scene, t)
+            score = rolling.update(scene, timestamp or 0.0)
         timings["score"] = (time.perf_counter() - start) * 1e3
-        return scene.detections, score, timings
+        return self.stamped(
+            source,
+            kind,
+            scene.detections,
+            score=score,
+            frame_index=frame_index,
+            timestamp=timestamp,
+            timings_ms=timings,
+            notes=notes,
+        )
 
-    def result(self, source: str, kind: Kind, detections: Detections, **fields: object) -> Result:
+    def unscored(self, source: str, frame_index: int, timestamp: float, why: str) -> Result:
+        """A live frame that could not be scored (the engine is away), saying why."""
+        return self.stamped(
+            source,
+            "frame",
+            Detections.empty(),
+            frame_index=frame_index,
+            timestamp=timestamp,
+            notes=(f"not scored: {why}",),
+        )
+
+    def stamped(
+        self,
+        source: str,
+        kind: Kind,
+        detections: Detections,
+        *,
+        score: Score | None = None,
+        frame_index: int | None = None,
+        timestamp: float | None = None,
+        frames: int = 1,
+        timings_ms: dict[str, float] | None = None,
+        notes: tuple[str, ...] = (),
+    ) -> Result:
         """A `Result` stamped with this pipeline's model and what ran it."""
         ran = self.detector.engine.ran
         return Result(
@@ -76,5 +114,10 @@ class Pipeline:
             precision=ran.precision,
             engine_why=self.detector.engine_why,
             detections=detections,
-            **fields,  # type: ignore[arg-type]
+            score=score,
+            frame_index=frame_index,
+            timestamp=timestamp,
+            frames=frames,
+            timings_ms=timings_ms or {},
+            notes=notes,
         )

@@ -262,3 +262,12 @@ class RollingCheck:
             for t0, t1, i0, i1 in zip(times, times[1:], indices, indices[1:], strict=False)
         ]
         return (indices[-1] - indices[0]) / span, max(gaps)
+
+
+def explain_thresholds(config: dict[str, dict[str, Any]]) -> str:
+    """Each section's reason and its values, as `check --explain` prints them."""
+    lines = []
+    for name, section in config.items():
+        values = ", ".join(f"{k}={v}" for k, v in section.items() if k != "explain")
+        lines.append(f"{name}: {section.get('explain', '')}\n    {values}")
+    return "\n".join(lines)

@@ -151,7 +151,8 @@ def calibrate(
         path = folder / rating.file
         if not path.is_file():
             raise OfficeScoreError(f"rated photo not found: {path}")
-        _, score, _ = pipeline.analyze(read_image(path)[0])
+        score = pipeline.analyze(read_image(path)[0]).score
+        assert score is not None
         truth: Score | None = None
         if rating.file in truths:
             truth = score_detections(truths[rating.file], pipeline.rubric, card.sight)

@@ -1,8 +1,10 @@
-"""`officescore score`: photos, videos and folders of them, one report per input."""
+"""`officescore score` and `check` on files: photos, videos and folders of them, one report per
+input."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -10,10 +12,10 @@ import numpy as np
 
 from edge.core.errors import OfficeScoreError
 from edge.core.results import Result
-from edge.core.types import Detections
+from edge.inference.checker import Checker
 from edge.inference.pipeline import Pipeline
 from edge.video.capture import FrameSource
-from edge.video.overlay import annotate, annotated_size
+from edge.video.overlay import annotate, annotated_size, draw_check_panel
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"})
@@ -80,14 +82,24 @@ def read_image(path: Path) -> tuple[np.ndarray, list[str]]:
 def score_image(path: Path, pipeline: Pipeline, out_path: Path | None) -> Result:
     """Score one photo; with `out_path`, write it annotated there."""
     image, notes = read_image(path)
-    detections, score, timings = pipeline.analyze(image)
+    result = pipeline.analyze(image, source=str(path), notes=tuple(notes))
     if out_path and not cv2.imwrite(
-        str(out_path), annotate(image, detections, score, pipeline.model_name)
+        str(out_path), annotate(image, result.detections, result.score, pipeline.model_name)
     ):
         raise OfficeScoreError(f"cannot write {out_path}")
-    return pipeline.result(
-        str(path), "image", detections, score=score, timings_ms=timings, notes=tuple(notes)
-    )
+    return result
+
+
+def check_image(path: Path, checker: Checker, out_path: Path | None) -> Result:
+    """The video-call check's verdict for one photo; with `out_path`, write it annotated there."""
+    image, notes = read_image(path)
+    result = checker.check(image, str(path), notes=tuple(notes))
+    assert result.check is not None
+    if out_path and not cv2.imwrite(
+        str(out_path), draw_check_panel(image, result.detections, result.check, result.person)
+    ):
+        raise OfficeScoreError(f"cannot write {out_path}")
+    return result
 
 
 def score_video(path: Path, pipeline: Pipeline, sample_fps: float, out_path: Path | None) -> Result:
@@ -101,27 +113,32 @@ def score_video(path: Path, pipeline: Pipeline, sample_fps: float, out_path: Pat
             str(out_path), fourcc, source.fps / step, annotated_size(source.frame_size)
         )
     rolling = pipeline.rolling()
-    timings_per_frame: list[dict[str, float]] = []
-    detections, score = Detections.empty(), None
+    timings_per_frame: list[Mapping[str, float]] = []
+    last: Result | None = None
     try:
         with source:
             for frame in source.frames():
                 if frame.index % step:
                     continue
-                detections, score, timings = pipeline.analyze(frame.image, rolling, frame.timestamp)
-                timings_per_frame.append(timings)
+                last = pipeline.analyze(frame.image, rolling=rolling, timestamp=frame.timestamp)
+                timings_per_frame.append(last.timings_ms)
                 if writer:
-                    writer.write(
-                        annotate(frame.image, detections, score, f"t={frame.timestamp:.1f}s")
-                    )
+                    caption = f"t={frame.timestamp:.1f}s"
+                    writer.write(annotate(frame.image, last.detections, last.score, caption))
     finally:
         if writer:
             writer.release()
-    if score is None:
+    if last is None:
         raise OfficeScoreError(f"{path}: no frames could be read")
     p50 = {k: float(np.median([t[k] for t in timings_per_frame])) for k in timings_per_frame[0]}
-    return pipeline.result(
-        str(path), "video", detections, score=score, timings_ms=p50, frames=len(timings_per_frame)
+    return replace(
+        last,
+        source=str(path),
+        kind="video",
+        timings_ms=p50,
+        frames=len(timings_per_frame),
+        frame_index=None,
+        timestamp=None,
     )
 
 

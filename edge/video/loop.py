@@ -1,12 +1,13 @@
-"""The live loop: newest frame → infer → score → render or emit. Capture runs on its own thread."""
+"""The live runner: capture → a frame stage (the score, or the check) → sinks (window,
+recording, JSON lines or a status line). Capture runs on its own thread; in real time with a
+window or a recording, the stage runs beside the display."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
@@ -14,14 +15,15 @@ from typing import TextIO
 import numpy as np
 
 from edge.core.errors import OfficeScoreError
-from edge.core.results import Result, Score
-from edge.core.types import Detections
+from edge.core.results import Result
 from edge.core.vocabulary import plural
 from edge.inference.engines import EngineUnavailable
-from edge.inference.pipeline import Pipeline
 from edge.video.capture import CaptureStats, Frame, FrameSource
-from edge.video.display import Recorder, Window, has_display
-from edge.video.overlay import MaskLayer, annotate, annotated_size, mask_layer
+from edge.video.display import has_display
+from edge.video.sinks import Sinks
+from edge.video.stages import Pending, Stage
+
+Judged = tuple[Frame, Result]
 
 TIMING_WINDOW = 2000
 
@@ -34,7 +36,7 @@ class LiveConfig:
     max_frames: int | None = None
     record: Path | None = None
     loop: bool = False  # a file starts again when it ends
-    json_lines: bool = True  # headless: every record as a JSON line, else a status line a second
+    json_lines: bool = True  # headless: JSON lines, else a status line a second
 
 
 @dataclass
@@ -48,7 +50,7 @@ class LiveSummary:
     gap_seconds: float = 0.0
     interrupted: bool = False
     lost: str | None = None
-    last_score: Score | None = None
+    last: Result | None = None  # the last scored (or checked) frame
     displayed: int = 0  # frames shown or recorded; more than `frames` when inference is slower
     stage_p50_ms: dict[str, float] = field(default_factory=dict)
     result_age_p50_ms: float = 0.0  # from a frame's capture to its result being out
@@ -57,7 +59,7 @@ class LiveSummary:
     def fps(self) -> float:
         return self.frames / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
-    def take_stats(self, stats: CaptureStats, timings: Iterable[dict[str, float]]) -> None:
+    def take_stats(self, stats: CaptureStats, timings: Iterable[Mapping[str, float]]) -> None:
         """What the source counted, and each stage's median over the recent frames' timings."""
         self.dropped, self.reconnects, self.replays = stats.dropped, stats.reconnects, stats.replays
         self.gap_seconds, self.lost = stats.gap_seconds, stats.lost
@@ -67,12 +69,13 @@ class LiveSummary:
             for stage in dict.fromkeys(stage for t in recent for stage in t)
         }
 
-    def line(self, with_score: bool = True) -> str:
-        """The closing line on stderr: frames, seconds, fps, drops, reconnects, final score
-        (`with_score`: the check ends with its verdict instead)."""
+    def line(self) -> str:
+        """The closing line on stderr: frames, seconds, fps, drops, reconnects, and the final
+        score (the check ends with its verdict instead, on a line of its own)."""
         stages = " ".join(f"{k} {v:.1f}" for k, v in self.stage_p50_ms.items())
-        final = self.last_score.value if self.last_score else "n/a"
-        score = f"final score {final}; " if with_score else ""
+        last = self.last
+        final = last.score.value if last and last.score else "n/a"
+        score = "" if last and last.check else f"final score {final}; "
         ending = "stopped by user" if self.interrupted else "done"
         replays = f", {plural(self.replays, 'replay')}" if self.replays else ""
         return (
@@ -103,18 +106,18 @@ def open_live_source(
 
 
 class InferenceWorker:
-    """Analyzes one frame at a time on its own thread; each result is handed back once.
+    """Runs the stage on one frame at a time on its own thread; each result is handed back once.
 
     While it is busy, offered frames are refused: the caller shows them without waiting.
     """
 
-    def __init__(self, analyze: Callable[[Frame], Result]) -> None:
+    def __init__(self, analyze: Callable[[Frame], list[Judged]]) -> None:
         self._analyze = analyze
         self._changed = threading.Condition()
         self._pending: Frame | None = None
         self._busy = False
         self._stopping = False
-        self._results: list[Result] = []
+        self._results: list[Judged] = []
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="officescore-infer", daemon=True)
         self._thread.start()
@@ -127,14 +130,14 @@ class InferenceWorker:
             self._changed.notify_all()
             return True
 
-    def take(self) -> list[Result]:
+    def take(self) -> list[Judged]:
         with self._changed:
             if self._error is not None:
                 raise self._error
             results, self._results = self._results, []
             return results
 
-    def finish(self) -> list[Result]:
+    def finish(self) -> list[Judged]:
         """Let the frame in flight complete, stop, and return what is left."""
         with self._changed:
             self._changed.wait_for(lambda: not self._busy and self._pending is None)
@@ -151,14 +154,15 @@ class InferenceWorker:
                     return
                 frame, self._pending, self._busy = self._pending, None, True
             try:
-                result = self._analyze(frame)  # type: ignore[arg-type]
+                assert frame is not None
+                results = self._analyze(frame)
             except BaseException as error:  # handed to the caller's thread by take()
                 with self._changed:
                     self._error, self._busy = error, False
                     self._changed.notify_all()
                 return
             with self._changed:
-                self._results.append(result)
+                self._results += results
                 self._busy = False
                 self._changed.notify_all()
 
@@ -193,210 +197,177 @@ class EngineAway:
         self.delay_s = 0.0
 
 
-class _Outputs:
-    """Where results go: JSON lines, a window, a recording; with the counters of the run."""
+class FrameFlow:
+    """Frames into the stage, results out in frame order, `stage.depth` frames in flight.
+    While the engine is away a frame is passed on unscored, saying why."""
+
+    def __init__(self, stage: Stage, source: str, engine: EngineAway) -> None:
+        self.stage, self.source, self.engine = stage, source, engine
+        self._in_flight: deque[tuple[Frame, Pending | None]] = deque()
+        self.pushed = 0
+
+    def push(self, frame: Frame) -> list[Judged]:
+        self.pushed += 1
+        pending: Pending | None = None
+        if not self.engine.waiting():
+            try:
+                pending = self.stage.submit(frame, self.source)
+            except EngineUnavailable as error:
+                self.engine.failed(error)
+        self._in_flight.append((frame, pending))
+        done = []
+        while len(self._in_flight) > self.stage.depth:
+            done.append(self._resolve(*self._in_flight.popleft()))
+        return done
+
+    def drain(self) -> list[Judged]:
+        done = [self._resolve(*flying) for flying in self._in_flight]
+        self._in_flight.clear()
+        return done
+
+    def _resolve(self, frame: Frame, pending: Pending | None) -> Judged:
+        if pending is not None:
+            try:
+                result = pending()
+            except EngineUnavailable as error:
+                self.engine.failed(error)
+            else:
+                self.engine.recovered()
+                return frame, result
+        why = self.engine.reason
+        return frame, self.stage.pipeline.unscored(self.source, frame.index, frame.timestamp, why)
+
+
+class _Run:
+    """One run's sinks and counters: each result is counted, timed and emitted once."""
 
     def __init__(
-        self,
-        config: LiveConfig,
-        source: FrameSource,
-        out: TextIO,
-        headless: bool,
-        provider: str,
-        engine: EngineAway,
+        self, config: LiveConfig, sinks: Sinks, source: FrameSource, engine: EngineAway
     ) -> None:
-        self.out = out
-        self.provider = provider
-        self.recorder = (
-            Recorder(config.record, source.fps, annotated_size(source.frame_size))
-            if config.record
-            else None
-        )
-        self.window = None if headless else Window(annotated_size(source.frame_size))
-        self.source = source
-        self.timings: deque[dict[str, float]] = deque(maxlen=TIMING_WINDOW)
+        self.config, self.sinks, self.source, self.engine = config, sinks, source, engine
+        self.summary = LiveSummary(source=source.name)
+        self.timings: deque[Mapping[str, float]] = deque(maxlen=TIMING_WINDOW)
         self.ages: deque[float] = deque(maxlen=TIMING_WINDOW)
-        self.started = time.perf_counter()
-        self._layer_of: Result | None = None  # the result `_layer` was drawn from
-        self._layer: MaskLayer | None = None
-        self.engine = engine
-        self.json_lines = config.json_lines
-        self._next_status_s = 0.0
+        self.provider = ""
 
-    @property
-    def draws(self) -> bool:
-        return self.window is not None or self.recorder is not None
-
-    def record_result(self, result: Result, captured_at: float, summary: LiveSummary) -> None:
+    def take(self, judged: Judged, **extra_ms: float) -> None:
+        frame, result = judged
+        if extra_ms:  # the runner's own stages, before the frame stage's
+            result = replace(result, timings_ms={**extra_ms, **result.timings_ms})
+        summary = self.summary
         summary.frames += 1
-        if result.score is not None:  # frames scored while the engine was away have none
-            summary.last_score = result.score
-        self.timings.append(dict(result.timings_ms))
-        if self.window is None:
-            self._emit(result, summary)
-        self.ages.append((time.perf_counter() - captured_at) * 1e3)
+        if result.score is not None:  # frames passed on while the engine was away have none
+            summary.last = result
+        self.timings.append(result.timings_ms)
+        self.sinks.emit(result, summary.frames, self.source.stats.dropped)
+        self.ages.append((time.perf_counter() - frame.captured_at) * 1e3)
 
-    def _emit(self, result: Result, summary: LiveSummary) -> None:
-        if self.json_lines:
-            self.out.write(json.dumps(result.to_record()) + "\n")
-            self.out.flush()
-            return
-        elapsed = time.perf_counter() - self.started
-        if elapsed >= self._next_status_s:
-            self.out.write(status_line(result, summary, elapsed, self.source.stats.dropped) + "\n")
-            self.out.flush()
-            self._next_status_s = float(int(elapsed) + 1)
-
-    def display(self, image: np.ndarray, result: Result | None, summary: LiveSummary) -> bool:
-        """Draw `result` on `image`, record and show it; False once the user closed the window."""
-        summary.displayed += 1
-        if not self.draws:
+    def show(self, image: np.ndarray, result: Result | None) -> bool:
+        self.summary.displayed += 1
+        if not self.sinks.draws:
             return True
-        elapsed = max(time.perf_counter() - self.started, 1e-9)
+        elapsed = max(time.perf_counter() - self.sinks.started, 1e-9)
         status = (
-            f"{summary.frames / elapsed:4.1f} fps scored, {summary.displayed / elapsed:4.1f} "
-            f"shown  {self.provider}  dropped {self.source.stats.dropped}"
+            f"{self.summary.frames / elapsed:4.1f} fps scored, "
+            f"{self.summary.displayed / elapsed:4.1f} shown  {self.provider}  "
+            f"dropped {self.source.stats.dropped}"
         )
         if self.engine.away:
             status += "  ENGINE AWAY, retrying"
-        if result is not None and result is not self._layer_of:
-            self._layer_of, self._layer = result, mask_layer(result.detections)
-        if result is None:
-            annotated = annotate(image, Detections.empty(), None, status)
-        else:
-            annotated = annotate(image, result.detections, result.score, status, self._layer)
-        if self.recorder:
-            self.recorder.write(annotated)
-        return self.window.show(annotated) if self.window else True
+        return self.sinks.show(image, result, status)
 
-    def close(self) -> None:
-        if self.recorder:
-            self.recorder.close()
-        if self.window:
-            self.window.close()
-        self.out.flush()
-
-
-def status_line(result: Result, summary: LiveSummary, elapsed_s: float, dropped: int) -> str:
-    """One short line for a person watching a terminal: time, score, rate, what is in view."""
-    score = result.score
-    seen = ", ".join(f"{name} ×{n}" for name, n in score.counts.items()) if score else ""
-    verdict = f"score {score.value:3d}" if score else f"not scored ({'; '.join(result.notes)})"
-    fps = summary.frames / elapsed_s if elapsed_s > 0 else 0.0
-    return (
-        f"{result.timestamp or 0.0:6.1f} s  frame {result.frame_index}  {verdict}  "
-        f"{fps:4.1f} fps  dropped {dropped}  {seen or 'nothing in view'}"
-    )
+    def enough(self, pushed: int) -> bool:
+        """`--max-frames` frames are in the stage: the rest of the run is draining them."""
+        return bool(self.config.max_frames and pushed >= self.config.max_frames)
 
 
 def run_live(
-    config: LiveConfig, pipeline: Pipeline, out: TextIO, notice: Callable[[str], None]
+    config: LiveConfig, stage: Stage, out: TextIO, notice: Callable[[str], None]
 ) -> LiveSummary:
-    """Score a live source. In real time with a window or recording, inference runs beside
-    the display, so the picture keeps the source's frame rate even with a slow model."""
+    """Run `stage` on a live source. In real time with a window or recording, the stage runs
+    beside the display, so the picture keeps the source's frame rate even with a slow model."""
     headless = config.headless
     if not headless and not has_display():
         lines = "JSON lines" if config.json_lines else "a status line a second"
         notice(f"no display found: printing {lines} instead of opening a window (--headless)")
         headless = True
     source = open_live_source(config.source, config.realtime, notice, config.loop)
-    notice(f"scoring {source.name} with {pipeline.model_name} on {pipeline.provider}")
-    summary = LiveSummary(source=source.name)
+    pipeline = stage.pipeline
+    notice(f"{stage.verb} {source.name} with {pipeline.model_name} on {pipeline.provider}")
     engine = EngineAway(notice)
-    outputs = _Outputs(config, source, out, headless, pipeline.provider, engine)
-    rolling = pipeline.rolling()
-
-    def unscored(frame: Frame) -> Result:
-        return pipeline.result(
-            source.name,
-            "frame",
-            Detections.empty(),
-            frame_index=frame.index,
-            timestamp=frame.timestamp,
-            notes=(f"not scored: {engine.reason}",),
-        )
-
-    def analyze(frame: Frame) -> Result:
-        if engine.waiting():
-            return unscored(frame)
-        try:
-            detections, score, timings = pipeline.analyze(frame.image, rolling, frame.timestamp)
-        except EngineUnavailable as error:
-            engine.failed(error)
-            return unscored(frame)
-        engine.recovered()
-        return pipeline.result(
-            source.name,
-            "frame",
-            detections,
-            score=score,
-            frame_index=frame.index,
-            timestamp=frame.timestamp,
-            timings_ms=timings,
-        )
-
+    sinks = Sinks(
+        out,
+        frame_size=source.frame_size,
+        fps=source.fps,
+        window=not headless,
+        record=config.record,
+        json_lines=config.json_lines,
+        records_every_s=stage.records_every_s,
+    )
+    run = _Run(config, sinks, source, engine)
+    run.provider = pipeline.provider
+    flow = FrameFlow(stage, source.name, engine)
     try:
         with source:
-            if config.realtime and outputs.draws:
-                _run_beside_display(source, analyze, outputs, config, summary)
+            if config.realtime and sinks.draws:
+                _run_beside_display(source, flow, run)
             else:
-                _run_serially(source, analyze, outputs, config, summary)
+                _run_serially(source, flow, run)
     except KeyboardInterrupt:
-        summary.interrupted = True
+        run.summary.interrupted = True
     finally:
-        summary.elapsed_s = time.perf_counter() - outputs.started
-        outputs.close()
-    summary.take_stats(source.stats, outputs.timings)
-    summary.result_age_p50_ms = float(np.median(outputs.ages)) if outputs.ages else 0.0
+        run.summary.elapsed_s = time.perf_counter() - sinks.started
+        sinks.close()
+    summary = run.summary
+    summary.take_stats(source.stats, run.timings)
+    summary.result_age_p50_ms = float(np.median(run.ages)) if run.ages else 0.0
     if summary.frames == 0 and not summary.interrupted:
         raise OfficeScoreError(f"no frames could be read from {source.name}")
     return summary
 
 
-def _run_serially(
-    source: FrameSource,
-    analyze: Callable[[Frame], Result],
-    outputs: _Outputs,
-    config: LiveConfig,
-    summary: LiveSummary,
-) -> None:
+def _run_serially(source: FrameSource, flow: FrameFlow, run: _Run) -> None:
+    """Every frame through the stage; each result drawn on its own frame."""
     waited_since = time.perf_counter()
-    for frame in source.frames():
-        arrived = time.perf_counter()
-        result = analyze(frame)
-        render_start = time.perf_counter()
-        keep_going = outputs.display(frame.image, result, summary)
-        extra = {"capture": (arrived - waited_since) * 1e3}
-        if outputs.draws:
-            extra["render"] = (time.perf_counter() - render_start) * 1e3
-        result = replace(result, timings_ms={**extra, **result.timings_ms})
-        outputs.record_result(result, frame.captured_at, summary)
-        if not keep_going or (config.max_frames and summary.frames >= config.max_frames):
-            return
-        waited_since = time.perf_counter()
-
-
-def _run_beside_display(
-    source: FrameSource,
-    analyze: Callable[[Frame], Result],
-    outputs: _Outputs,
-    config: LiveConfig,
-    summary: LiveSummary,
-) -> None:
-    worker = InferenceWorker(analyze)
-    latest: Result | None = None
-    captured: dict[int, float] = {}
+    captured_ms: dict[int, float] = {}
     try:
         for frame in source.frames():
-            if worker.offer(frame):
-                captured[frame.index] = frame.captured_at
-            for result in worker.take():
-                latest = result
-                outputs.record_result(result, captured.pop(result.frame_index or 0), summary)
-            if not outputs.display(frame.image, latest, summary):
+            captured_ms[frame.index] = (time.perf_counter() - waited_since) * 1e3
+            for judged in flow.push(frame):
+                if not _show_and_take(judged, captured_ms.pop(judged[0].index), run):
+                    return
+            if run.enough(flow.pushed):
                 return
-            if config.max_frames and summary.frames >= config.max_frames:
+            waited_since = time.perf_counter()
+    finally:
+        for judged in flow.drain():
+            _show_and_take(judged, captured_ms.pop(judged[0].index), run)
+
+
+def _show_and_take(judged: Judged, capture_ms: float, run: _Run) -> bool:
+    frame, result = judged
+    render_start = time.perf_counter()
+    keep_going = run.show(frame.image, result)
+    if run.sinks.draws:
+        run.take(judged, capture=capture_ms, render=(time.perf_counter() - render_start) * 1e3)
+    else:
+        run.take(judged, capture=capture_ms)
+    return keep_going
+
+
+def _run_beside_display(source: FrameSource, flow: FrameFlow, run: _Run) -> None:
+    """Every frame shown with the newest result; the stage takes a frame whenever it is free."""
+    worker = InferenceWorker(flow.push)
+    latest: Result | None = None
+    offered = 0
+    try:
+        for frame in source.frames():
+            offered += worker.offer(frame)
+            for judged in worker.take():
+                latest = judged[1]
+                run.take(judged)
+            if not run.show(frame.image, latest) or run.enough(offered):
                 return
     finally:
-        for result in worker.finish():
-            outputs.record_result(result, captured.pop(result.frame_index or 0), summary)
+        for judged in [*worker.finish(), *flow.drain()]:
+            run.take(judged)

@@ -10,8 +10,8 @@ import numpy as np
 
 from edge.core.errors import OfficeScoreError
 from edge.core.results import Result
+from edge.inference.checker import CheckConfig, Checker
 from edge.inference.pipeline import PipelineConfig
-from edge.runs.background_check import CheckConfig, Checker
 from edge.video.batch import to_bgr8
 from edge.video.overlay import annotate
 
@@ -48,7 +48,7 @@ class Page:
 
     def analyze(self, data: bytes, name: str, conf: float | None) -> PageResult:
         image, notes = decode_upload(data, name)
-        result = self.checker.check(image, name, "upload", conf, notes=tuple(notes))
+        result = self.checker.check(image, name, kind="upload", conf=conf, notes=tuple(notes))
         model = self.checker.pipeline.model_name
         annotated = annotate(image, result.detections, result.score, model)
         return PageResult(result, cv2.cvtColor(annotated, cv2.COLOR_BGR2RGB))

@@ -59,7 +59,8 @@ def test_runtime_scores_a_photo_with_the_exported_model(
     pipeline = Pipeline(PipelineConfig(session=SessionConfig(model_path=model), conf=0.5))
     assert pipeline.detector.card.adapter == "maskrcnn"
     image = cv2.imread(str(photos / "000000000599.jpg"))
-    detections, score, _ = pipeline.analyze(image)
+    result = pipeline.analyze(image)
+    detections, score = result.detections, result.score
     assert len(detections) > 0 and set(detections.names) == {"chair"}  # the favoured class
     assert detections.mask is not None and len(detections.mask) == len(detections)
     dense = detections.mask.dense()
@@ -216,7 +217,7 @@ def test_int8_is_written_beside_fp32_labelled_and_runs(
     assert len(report["images"]) == 2 and "passed" in report
     pipeline = Pipeline(PipelineConfig(session=SessionConfig(model_path=int8)))
     assert pipeline.detector.card.name.endswith("-int8")
-    detections, _, _ = pipeline.analyze(cv2.imread(str(photos / "000000000599.jpg")))
+    detections = pipeline.analyze(cv2.imread(str(photos / "000000000599.jpg"))).detections
     assert detections.mask is not None and len(detections.mask) == len(detections)
     assert oct(out.stat().st_mode & 0o777) == oct(int8.stat().st_mode & 0o777)
 
@@ -245,9 +246,9 @@ def test_fp16_is_a_valid_graph_with_float32_io_written_beside_fp32(
     assert pipeline.detector.card.name.endswith("-fp16")
     assert pipeline.detector.engine.ran.precision == "fp16"
     image = cv2.imread(str(photos / "000000000599.jpg"))
-    half_detections, _, _ = pipeline.analyze(image)
+    half_detections = pipeline.analyze(image).detections
     full = Pipeline(PipelineConfig(session=SessionConfig(model_path=out)))
-    full_detections, _, _ = full.analyze(image)
+    full_detections = full.analyze(image).detections
     assert half_detections.mask is not None and len(half_detections) > 0
     full_boxes, half_boxes = full_detections.xyxy, half_detections.xyxy
     best_overlap = box_iou(full_boxes, half_boxes).max(axis=1)

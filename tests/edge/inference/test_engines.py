@@ -28,9 +28,8 @@ def test_openvino_fp32_reads_the_same_onnx_and_finds_the_same_objects() -> None:
     found = {}
     for engine in ("onnxruntime", "openvino"):
         pipeline = pipeline_on(engine)
-        detections, score, _ = pipeline.analyze(image)
-        record = pipeline.result("office.jpg", "image", detections, score=score).to_record()
-        found[engine] = (detections, record)
+        result = pipeline.analyze(image, source="office.jpg")
+        found[engine] = (result.detections, result.to_record())
     (ort_found, ort_record), (ov_found, ov_record) = found["onnxruntime"], found["openvino"]
     assert (ov_record["engine"], ov_record["device"], ov_record["precision"]) == (
         "openvino",

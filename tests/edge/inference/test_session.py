@@ -108,7 +108,8 @@ def test_bundled_detector_finds_ground_truth_objects(
     if photo.startswith("shared:"):  # NC/ND photos: only where ../shared is beside the clone
         photos, photo = request.getfixturevalue("shared_photos"), photo.split(":")[1]
     ground_truth = load_ground_truth(photos)
-    detections, _, timings = pipeline.analyze(cv2.imread(str(photos / photo)))
+    result = pipeline.analyze(cv2.imread(str(photos / photo)))
+    detections, timings = result.detections, result.timings_ms
     found = detections[detections.label == coco_name]
     assert len(found) >= 1, f"no {coco_name} in {photo}: {list(detections.label)}"
     assert found.names[0] == canonical
@@ -122,13 +123,14 @@ def test_letterbox_geometry_maps_boxes_back_for_any_frame_shape(
 ) -> None:
     image = cv2.imread(str(photos / "000000000599.jpg"))
     padded = cv2.copyMakeBorder(image, 0, 300, 0, 0, cv2.BORDER_CONSTANT, value=(114, 114, 114))
-    plain, _, _ = pipeline.analyze(image)
-    tall, _, _ = pipeline.analyze(padded)
+    plain = pipeline.analyze(image).detections
+    tall = pipeline.analyze(padded).detections
     cat_plain = plain[plain.label == "cat"].xyxy[0]
     cat_tall = tall[tall.label == "cat"].xyxy[0]
     np.testing.assert_allclose(cat_plain, cat_tall, atol=12)
 
 
 def test_blank_frame_has_no_detections_and_scores_zero(pipeline: Pipeline) -> None:
-    detections, score, _ = pipeline.analyze(np.full((480, 640, 3), 128, np.uint8))
+    result = pipeline.analyze(np.full((480, 640, 3), 128, np.uint8))
+    detections, score = result.detections, result.score
     assert len(detections) == 0 and score.value == 0

@@ -13,11 +13,11 @@ import pytest
 from edge.core.results import CheckReport
 from edge.core.types import Detections
 from edge.core.vocabulary import CANONICAL_NAMES, TOO_RARE, Sight
+from edge.inference.checker import CheckConfig, Checker
 from edge.inference.modelcard import bundled_dir
 from edge.inference.pipeline import PipelineConfig
 from edge.judge.background_rules import SECTIONS, RollingCheck, check_frame, load_check_config
 from edge.judge.rubric import load_rubric, score_detections
-from edge.runs.background_check import CheckConfig, Checker
 from officescore.cli import app
 from tests.conftest import runner, write_video
 from tests.edge.core.test_types import make

@@ -13,9 +13,9 @@ import pytest
 
 from edge.core.results import Verdict
 from edge.core.types import Person
+from edge.inference.checker import CheckConfig, Checker
 from edge.inference.pipeline import PipelineConfig
 from edge.judge.person_rules import head_pose
-from edge.runs.background_check import CheckConfig, Checker
 from officescore.cli import app
 from tests.conftest import HOMES, runner
 

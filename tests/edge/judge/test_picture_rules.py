@@ -13,6 +13,7 @@ import pytest
 
 from edge.core.results import CheckReport, Verdict
 from edge.core.types import Detections
+from edge.inference.checker import CheckConfig, Checker
 from edge.inference.modelcard import bundled_dir
 from edge.inference.pipeline import PipelineConfig
 from edge.judge.background_rules import RollingCheck, check_frame, load_check_config
@@ -24,7 +25,6 @@ from edge.judge.picture_rules import (
     picture_stats,
 )
 from edge.judge.rubric import load_rubric
-from edge.runs.background_check import CheckConfig, Checker
 from officescore.cli import app
 from tests.conftest import HOMES, PHOTOS, runner
 from tests.edge.judge.test_background import ALL, YOU, you_at

@@ -159,10 +159,12 @@ def test_a_desk_keeps_its_monitor_and_the_same_screen_cut_out_alone_is_a_tv(
     pipeline: Pipeline,
 ) -> None:
     desk = read_image(HOMES / "000000066635.jpg")[0]
-    detections, score, _ = pipeline.analyze(desk)
+    result = pipeline.analyze(desk)
+    detections, score = result.detections, result.score
     assert "monitor" in detections.names and score.value >= 60 and score.place == ""
     screen_alone = np.ascontiguousarray(desk[:340])  # the keyboard and mouse cut off
-    detections, score, _ = pipeline.analyze(screen_alone)
+    result = pipeline.analyze(screen_alone)
+    detections, score = result.detections, result.score
     assert detections.names == ["television"] and str(detections.label[0]) == "tv"
     assert score.value <= 20 and score.place == "Living room"
     assert by_id(score)["monitor"].status == "missing"
@@ -177,14 +179,15 @@ def test_a_desk_keeps_its_monitor_and_the_same_screen_cut_out_alone_is_a_tv(
     ],
 )
 def test_a_laptop_on_its_own_is_at_most_fair(pipeline: Pipeline, photo: str, seen: str) -> None:
-    detections, score, _ = pipeline.analyze(read_image(HOMES2 / photo)[0])
+    result = pipeline.analyze(read_image(HOMES2 / photo)[0])
+    detections, score = result.detections, result.score
     assert score.value <= 40, seen
     assert by_id(score)["bare_laptop"].status == "hit"
     assert "keyboard" not in detections.names
 
 
 def test_many_people_make_a_public_place(pipeline: Pipeline) -> None:
-    _, score, _ = pipeline.analyze(read_image(HOMES2 / "000000013659.jpg")[0])  # a makerspace
+    score = pipeline.analyze(read_image(HOMES2 / "000000013659.jpg")[0]).score  # a makerspace
     assert score.place == "Public place" and score.value <= 25
 
 
@@ -197,7 +200,7 @@ def test_many_people_make_a_public_place(pipeline: Pipeline) -> None:
     ],
 )
 def test_living_rooms_score_at_most_20(pipeline: Pipeline, folder: Path, photo: str) -> None:
-    assert pipeline.analyze(read_image(folder / photo)[0])[1].value <= 20
+    assert pipeline.analyze(read_image(folder / photo)[0]).score.value <= 20
 
 
 @pytest.mark.parametrize(
@@ -213,7 +216,7 @@ def test_living_rooms_score_at_most_20(pipeline: Pipeline, folder: Path, photo: 
 def test_well_equipped_desks_score_at_least_60(
     pipeline: Pipeline, folder: Path, photo: str
 ) -> None:
-    assert pipeline.analyze(read_image(folder / photo)[0])[1].value >= 60
+    assert pipeline.analyze(read_image(folder / photo)[0]).score.value >= 60
 
 
 def test_the_demo_clip_goes_high_for_the_offices_and_to_0_on_the_bedroom() -> None:

@@ -92,12 +92,12 @@ def test_the_ordering_survives_small_changes(pipeline: Pipeline, change: str) ->
     scores = {}
     for file in RATINGS:
         image = PERTURBATIONS[change](read_image(HOMES / file)[0])
-        scores[file] = pipeline.analyze(np.ascontiguousarray(image))[1].value
+        scores[file] = pipeline.analyze(np.ascontiguousarray(image)).score.value
     assert max(scores[f] for f in NOT_WORKPLACES) < min(scores[f] for f in GOOD_OFFICES)
 
 
 def test_the_work_surface_is_implied_and_says_so(pipeline: Pipeline) -> None:
-    score = pipeline.analyze(read_image(HOMES / "000000516008.jpg")[0])[1]
+    score = pipeline.analyze(read_image(HOMES / "000000516008.jpg")[0]).score
     desk = next(c for c in score.criteria if c.id == "desk")
     assert desk.status == "met" and desk.reason.startswith("implied by laptop")
     books = next(c for c in score.criteria if c.id == "books")

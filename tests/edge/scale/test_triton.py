@@ -185,16 +185,26 @@ def test_a_killed_tritonserver_takes_its_stubs_along_and_serve_says_so(
     assert not listening(started.http_port) and not listening(started.grpc_port)
 
 
-def test_live_keeps_showing_frames_while_the_server_restarts(triton_environment: object) -> None:
+# live: a JSON line a frame, in real time; the check: a line a second of the video, taken as
+# fast as it goes (its person models are served too, and wait with the detector)
+RESTARTS = {
+    "live": (["live", "--source", "demo"], 10, 5),
+    "check": (["check", "--source", "call-demo", "--no-realtime"], 4, 2),
+}
+
+
+@pytest.mark.parametrize("command", sorted(RESTARTS))
+def test_a_live_run_keeps_going_while_the_server_restarts(
+    triton_environment: object, command: str
+) -> None:
+    args, scored, unscored = RESTARTS[command]
     first = Server()
     live = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "officescore",
-            "live",
-            "--source",
-            "demo",
+            *args,
             "--loop",
             "--headless",
             "--engine",
@@ -229,11 +239,11 @@ def test_live_keeps_showing_frames_while_the_server_restarts(triton_environment:
         return seen
 
     try:
-        wait_for(unscored=False, count=10)
+        wait_for(unscored=False, count=scored)
         first.stop()
-        wait_for(unscored=True, count=5)
+        wait_for(unscored=True, count=unscored)
         second = Server(first.http_port, first.grpc_port)  # the server comes back
-        wait_for(unscored=False, count=10)
+        wait_for(unscored=False, count=scored)
     finally:
         live.send_signal(signal.SIGINT)
         code = live.wait(timeout=60)

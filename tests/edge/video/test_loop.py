@@ -9,6 +9,7 @@ import cv2
 
 from edge.inference.pipeline import Pipeline
 from edge.video.loop import LiveConfig, run_live
+from edge.video.stages import ScoreStage
 
 
 class InterruptingStream(io.StringIO):
@@ -33,7 +34,7 @@ def test_ctrl_c_leaves_a_playable_recording_and_complete_lines(
     recording = tmp_path / "interrupted.mp4"
     out = InterruptingStream(after=8)
     config = LiveConfig(source=str(office_video), realtime=False, headless=True, record=recording)
-    summary = run_live(config, live_pipeline, out, notice=lambda _: None)
+    summary = run_live(config, ScoreStage(live_pipeline), out, notice=lambda _: None)
     assert summary.interrupted and summary.frames == 8
     lines = out.getvalue().splitlines()
     assert len(lines) == 7 and all(json.loads(line)["frame"] == i for i, line in enumerate(lines))
@@ -47,7 +48,7 @@ def test_summary_reports_stage_timings_and_leaves_no_thread(
 ) -> None:
     before = set(threading.enumerate())
     config = LiveConfig(source=str(office_video), realtime=False, headless=True)
-    summary = run_live(config, live_pipeline, io.StringIO(), notice=lambda _: None)
+    summary = run_live(config, ScoreStage(live_pipeline), io.StringIO(), notice=lambda _: None)
     assert summary.frames == 40 and summary.dropped == 0 and summary.fps > 0
     assert set(summary.stage_p50_ms) == {
         "capture",
@@ -56,7 +57,7 @@ def test_summary_reports_stage_timings_and_leaves_no_thread(
         "postprocess",
         "score",
     }
-    assert summary.last_score is not None
+    assert summary.last is not None and summary.last.score is not None
     assert set(threading.enumerate()) <= before
 
 
@@ -65,7 +66,7 @@ def test_realtime_playback_drops_frames_rather_than_lagging(
 ) -> None:
     out = io.StringIO()
     paced = LiveConfig(source=str(office_video), realtime=True, headless=True)
-    summary = run_live(paced, live_pipeline, out, notice=lambda _: None)
+    summary = run_live(paced, ScoreStage(live_pipeline), out, notice=lambda _: None)
     frames = [json.loads(line)["frame"] for line in out.getvalue().splitlines()]
     assert summary.frames + summary.dropped == 40
     assert frames == sorted(frames) and frames[-1] == 39  # the newest frame is always shown
@@ -85,7 +86,7 @@ def test_slow_model_runs_beside_the_display(
     recording = tmp_path / "shown.mp4"
     out = io.StringIO()
     config = LiveConfig(source=str(video), realtime=True, headless=True, record=recording)
-    summary = run_live(config, slow, out, notice=lambda _: None)
+    summary = run_live(config, ScoreStage(slow), out, notice=lambda _: None)
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert summary.displayed + summary.dropped == 45
     assert 0 < summary.frames == len(lines) < summary.displayed

@@ -13,6 +13,7 @@ import psutil
 from edge.inference.pipeline import Pipeline, PipelineConfig
 from edge.inference.session import SessionConfig
 from edge.video.loop import TIMING_WINDOW, LiveConfig, run_live
+from edge.video.stages import ScoreStage
 
 FRAMES = 10_000
 WARM = TIMING_WINDOW + 500  # after the loop's bounded timing windows have filled
@@ -45,7 +46,7 @@ def test_ten_thousand_frames_keep_memory_flat(photos: Path, tmp_path: Path) -> N
     sampler = MemorySampler()
     summary = run_live(
         LiveConfig(source=str(video), realtime=False, headless=True),
-        pipeline,
+        ScoreStage(pipeline),
         sampler,
         notice=lambda _: None,
     )

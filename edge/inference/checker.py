@@ -1,5 +1,6 @@
-"""Running the video-call background check on photos (live: edge.runs.live_check); results
-are `Result`s."""
+"""The video-call background check on one frame: the detector and the person models side by side,
+and the verdict from both. Photos: `check(image)`; live, `look` and `judge` are pipelined by
+the live runner's check stage (edge.video.stages)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,12 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
-import cv2
 import numpy as np
 
-from edge.core.errors import OfficeScoreError
-from edge.core.results import Kind, Result, Score
-from edge.core.types import Detections, Person
+from edge.core.results import Kind, Result
+from edge.core.types import Person
 from edge.core.vocabulary import CANONICAL_ID
 from edge.inference.modelcard import bundled_dir
 from edge.inference.person import PersonModels
@@ -21,8 +21,6 @@ from edge.inference.pipeline import Pipeline, PipelineConfig
 from edge.judge.background_rules import check_frame, load_check_config
 from edge.judge.frame_facts import ImageFacts, image_facts
 from edge.judge.rubric import load_rubric
-from edge.video.batch import read_image
-from edge.video.overlay import draw_check_panel
 
 Looked = tuple[Person, ImageFacts]  # what the person models saw, and the picture's statistics
 
@@ -50,19 +48,27 @@ class Checker:
             config.thresholds or bundled_dir() / "check.toml", self.pipeline.rubric.places
         )
 
+    @staticmethod
+    def load_thresholds(path: Path | None) -> dict[str, dict[str, Any]]:
+        """The check's thresholds (default: bundled) with the bundled rubric's private places,
+        without loading a model (`check --explain`)."""
+        places = load_rubric(bundled_dir() / "rubric.toml").places
+        return load_check_config(path or bundled_dir() / "check.toml", places)
+
     def check(
         self,
         image: np.ndarray,
         source: str,
+        *,
         kind: Kind = "image",
         conf: float | None = None,
-        **fields: object,
+        notes: tuple[str, ...] = (),
     ) -> Result:
-        """The verdict (and the score) for one image. The person models, and the picture's own
+        """The verdict (and the score) for one photo. The person models, and the picture's own
         statistics, run beside the detector."""
         looked = self.beside.submit(self.look, image, None, None)
-        analyzed = self.pipeline.analyze(image, conf=conf)
-        return self.judge(image, source, kind, analyzed, looked, True, fields)
+        scored = self.pipeline.analyze(image, source=source, kind=kind, conf=conf, notes=notes)
+        return self.judge(image, scored, looked, fresh=True)
 
     def look(
         self,
@@ -72,25 +78,21 @@ class Checker:
     ) -> Looked:
         """Beside the detector: the person models on `image` and the picture's statistics. On
         video, `follow` (an earlier frame's look) lets the models follow your face by its
-        landmarks, and `reuse` (an earlier frame's look) stands for this frame."""
-        if reuse is not None:  # the picture's statistics too: they go with the person's mask
-            return reuse.result()
-        previous = follow.result()[0] if follow is not None else None
-        return self.person_models.see(image, previous=previous), image_facts(image)
+        landmarks, and `reuse` (an earlier frame's look) stands for this frame. An earlier look
+        that failed (the engine went away) is looked at afresh."""
+        reused = _earlier(reuse)
+        if reused is not None:  # the picture's statistics too: they go with the person's mask
+            return reused
+        previous = _earlier(follow)
+        person = self.person_models.see(image, previous=previous[0] if previous else None)
+        return person, image_facts(image)
 
     def judge(
-        self,
-        image: np.ndarray,
-        source: str,
-        kind: Kind,
-        analyzed: tuple[Detections, Score, dict[str, float]],
-        looked: Future[Looked],
-        fresh: bool,
-        fields: dict[str, object],
+        self, image: np.ndarray, scored: Result, looked: Future[Looked], fresh: bool
     ) -> Result:
-        """The verdict from the detector's `analyzed` frame and the person models' `looked`
+        """The verdict from the detector's `scored` frame and the person models' `looked`
         (`fresh`: they ran on this frame, and their timings are this frame's)."""
-        detections, score, timings = analyzed
+        detections = scored.detections
         people = detections.xyxy[detections.class_id == CANONICAL_ID["person"]]
         seen, picture = looked.result()
         if self._closer is not None and self._closer[0] is seen:  # a reused look: searched once
@@ -98,41 +100,22 @@ class Checker:
         else:
             person = self.person_models.look_closer(image, seen, people)
             self._closer = (seen, person)
-        if fresh:
-            timings |= person.timings_ms
         started = time.perf_counter()
         sight = self.pipeline.detector.card.sight
-        live = kind == "frame"
+        live = scored.kind == "frame"
         report = check_frame(picture, detections, sight, self.thresholds, person, live)
-        timings["check"] = (time.perf_counter() - started) * 1e3
-        return self.pipeline.result(
-            source,
-            kind,
-            detections,
-            score=score,
-            check=report,
-            timings_ms=timings,
-            person=person,
-            **fields,
-        )
+        timings = {
+            **scored.timings_ms,
+            **(person.timings_ms if fresh else {}),
+            "check": (time.perf_counter() - started) * 1e3,
+        }
+        return replace(scored, check=report, person=person, timings_ms=timings)
 
-    def check_photo(self, path: Path, out_path: Path | None) -> Result:
-        """The verdict for one photo; with `out_path`, write it annotated there."""
-        image, notes = read_image(path)
-        result = self.check(image, str(path), notes=tuple(notes))
-        assert result.check is not None
-        if out_path and not cv2.imwrite(
-            str(out_path), draw_check_panel(image, result.detections, result.check, result.person)
-        ):
-            raise OfficeScoreError(f"cannot write {out_path}")
-        return result
+    def close(self) -> None:
+        self.beside.shutdown(wait=True)
 
 
-def explain(thresholds: Path | None) -> str:
-    rubric = load_rubric(bundled_dir() / "rubric.toml")
-    config = load_check_config(thresholds or bundled_dir() / "check.toml", rubric.places)
-    lines = []
-    for name, section in config.items():
-        values = ", ".join(f"{k}={v}" for k, v in section.items() if k != "explain")
-        lines.append(f"{name}: {section.get('explain', '')}\n    {values}")
-    return "\n".join(lines)
+def _earlier(look: Future[Looked] | None) -> Looked | None:
+    if look is None or look.exception() is not None:
+        return None
+    return look.result()

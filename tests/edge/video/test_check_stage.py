@@ -1,13 +1,22 @@
-"""The live video-call check on the bundled call clip (Grace Hopper's public-domain portrait on
-a wall, swaying): every frame judged, the person criteria judged from her face throughout, the
-face followed as she moves, and the closing summary line."""
+"""The live runner with the check's stage, on the bundled call clip (Grace Hopper's public-domain
+portrait on a wall, swaying): every frame judged, the person criteria judged from her face
+throughout, the face followed as she moves, the closing summary line, and a recording that
+survives Ctrl-C. (Its Triton server restarting: tests/edge/scale/test_triton.py.)"""
 
 from __future__ import annotations
 
 import json
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
+import cv2
+
+from edge.video.overlay import annotated_size
 from officescore.cli import app
-from tests.conftest import runner
+from tests.conftest import REPO, runner
 
 PERSON_CRITERIA = ("lighting", "backlight", "framing", "camera_angle", "distance", "sharpness")
 
@@ -43,3 +52,31 @@ def test_the_live_check_stops_after_max_frames_with_every_frame_judged() -> None
     assert "done: 7 frames from call-demo" in result.stderr
     (line,) = [json.loads(x) for x in result.stdout.splitlines()]  # t=0 only: 7 frames < 1 s
     assert line["frame"] == 0
+
+
+def test_ctrl_c_leaves_a_playable_check_recording(tmp_path: Path) -> None:
+    recording = tmp_path / "check.mp4"
+    args = ["check", "--source", "call-demo", "--loop", "--headless", "--no-realtime"]
+    check = subprocess.Popen(
+        [sys.executable, "-m", "officescore", *args, "--record", str(recording)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert check.stdout is not None and check.stderr is not None
+    seconds = [json.loads(check.stdout.readline())["t"] for _ in range(3)]
+    check.send_signal(signal.SIGINT)
+    code = check.wait(timeout=60)
+    notes = check.stderr.read()
+    assert code == 0 and "Traceback" not in notes, notes
+    assert seconds == [0.0, 1.0, 2.0]
+    found = re.search(r"^stopped by user: (\d+) frames from call-demo", notes, re.MULTILINE)
+    assert found, notes
+    frames = int(found[1])
+    capture = cv2.VideoCapture(str(recording))
+    recorded = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    ok, first = capture.read()
+    capture.release()
+    assert frames >= 30 and frames <= recorded <= frames + 1  # each judged frame, drawn first
+    assert ok and (first.shape[1], first.shape[0]) == annotated_size((640, 480))
