@@ -70,7 +70,6 @@ def check(
 
     Exit 0: nothing fails, 1: something fails, 2: bad input."""
     from edge.inference.checker import CheckConfig, Checker
-    from edge.judge.background_rules import explain_thresholds
     from edge.video.batch import check_image, expand_inputs, prepare_out_dir
     from edge.video.loop import LiveConfig, run_live
     from edge.video.stages import CheckStage
@@ -80,7 +79,7 @@ def check(
     judged = 0  # photos checked
     with user_errors():
         if explain:
-            stdout().print(explain_thresholds(Checker.load_thresholds(thresholds)), markup=False)
+            stdout().print(Checker.load_thresholds(thresholds).explained(), markup=False)
             return
         if not photos and source is None:
             raise OfficeScoreError("give photos to check, or --source for a live check")

@@ -8,7 +8,6 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -18,7 +17,8 @@ from edge.core.vocabulary import CANONICAL_ID
 from edge.inference.modelcard import bundled_dir
 from edge.inference.person import PersonModels
 from edge.inference.pipeline import Pipeline, PipelineConfig
-from edge.judge.background_rules import check_frame, load_check_config
+from edge.judge.background_rules import check_frame
+from edge.judge.check_thresholds import CheckThresholds, load_check_thresholds
 from edge.judge.frame_facts import ImageFacts, image_facts
 from edge.judge.rubric import load_rubric
 
@@ -44,16 +44,16 @@ class Checker:
         self.person_models = PersonModels(request)
         self.beside = ThreadPoolExecutor(1, thread_name_prefix="person-models")
         self._closer: tuple[Person, Person] | None = None  # the last look, looked at closer
-        self.thresholds = load_check_config(
+        self.thresholds = load_check_thresholds(
             config.thresholds or bundled_dir() / "check.toml", self.pipeline.rubric.places
         )
 
     @staticmethod
-    def load_thresholds(path: Path | None) -> dict[str, dict[str, Any]]:
+    def load_thresholds(path: Path | None) -> CheckThresholds:
         """The check's thresholds (default: bundled) with the bundled rubric's private places,
         without loading a model (`check --explain`)."""
         places = load_rubric(bundled_dir() / "rubric.toml").places
-        return load_check_config(path or bundled_dir() / "check.toml", places)
+        return load_check_thresholds(path or bundled_dir() / "check.toml", places)
 
     def check(
         self,
@@ -85,7 +85,7 @@ class Checker:
             return reused
         previous = _earlier(follow)
         person = self.person_models.see(image, previous=previous[0] if previous else None)
-        return person, image_facts(image)
+        return person, image_facts(image, self.thresholds.picture.clipped_at)
 
     def judge(
         self, image: np.ndarray, scored: Result, looked: Future[Looked], fresh: bool

@@ -1,59 +1,29 @@
 """The video-call background check: pass / warn / fail per criterion, with a reason and the
-evidence, from the detections and from image statistics. Thresholds are data: models/check.toml.
-"""
+evidence, from the detections and from image statistics. Thresholds are data: models/check.toml
+(edge.judge.check_thresholds)."""
 
 from __future__ import annotations
 
 from collections import Counter, deque
-from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
-import tomllib
 
-from edge.core.errors import OfficeScoreError
 from edge.core.results import SEVERITY, CheckReport, Verdict
 from edge.core.results import VerdictStatus as Status
 from edge.core.types import Detections, Person
 from edge.core.vocabulary import CANONICAL_ID, TOO_RARE, Sight, plural
 from edge.judge import person_rules, picture_rules
+from edge.judge.check_thresholds import (
+    CheckThresholds,
+    ClutterThresholds,
+    HelpsThresholds,
+    PeopleThresholds,
+    PrivateThresholds,
+)
 from edge.judge.frame_facts import FrameFacts, ImageFacts, frame_facts
-from edge.judge.places import Place, private_signs
 
 NOBODY_IN_VIEW = "nobody in view"
-
-SECTIONS = (
-    "picture",
-    "camera",
-    "people",
-    "private",
-    "clutter",
-    "lighting",
-    "backlight",
-    "framing",
-    "camera_angle",
-    "distance",
-    "sharpness",
-    "helps",
-)
-
-
-def load_check_config(path: Path, places: tuple[Place, ...]) -> dict[str, dict[str, Any]]:
-    """The check's thresholds from `path`; the private objects are those of the score's
-    private `places` (one source of truth: models/rubric.toml)."""
-    try:
-        config = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise OfficeScoreError(f"cannot read check thresholds {path}: {error}") from None
-    missing = [name for name in SECTIONS if not isinstance(config.get(name), dict)]
-    if missing:
-        raise OfficeScoreError(f"check thresholds {path} lack sections {missing}")
-    config["private"]["objects"] = private_signs(places)
-    for section in config.values():
-        for name in section.get("objects", []):
-            if name not in CANONICAL_ID:
-                raise OfficeScoreError(f"check thresholds {path}: unknown object name {name!r}")
-    return config
 
 
 def _boxes(detections: Detections, name: str) -> list[list[float]]:
@@ -75,13 +45,13 @@ def _on_background(facts: FrameFacts) -> Detections:
     return facts.detections[~facts.you_mask[ys, xs]]
 
 
-def _not_checked(verdict_id: str, title: str, needs: list[str], sight: Sight) -> Verdict:
+def _not_checked(verdict_id: str, title: str, needs: Sequence[str], sight: Sight) -> Verdict:
     return Verdict(verdict_id, title, "not_checked", f"{', '.join(needs)}: {sight.why_not(needs)}")
 
 
-def check_people(facts: FrameFacts, sight: Sight, config: dict[str, Any]) -> Verdict:
+def check_people(facts: FrameFacts, sight: Sight, config: PeopleThresholds) -> Verdict:
     if "person" not in sight.visible and facts.face is None:
-        return _not_checked("people", "People and pets behind you", ["person"], sight)
+        return _not_checked("people", "People and pets behind you", ("person",), sight)
     pets = _count(facts.detections, ["pet"]) if "pet" in sight.visible else 0
     evidence = {
         "other_people": facts.others,
@@ -92,7 +62,7 @@ def check_people(facts: FrameFacts, sight: Sight, config: dict[str, Any]) -> Ver
         return Verdict(
             "people",
             "People and pets behind you",
-            config["other_person"],
+            config.other_person,
             f"{plural(facts.others, 'other person', 'other people')} in view",
             evidence,
         )
@@ -100,7 +70,7 @@ def check_people(facts: FrameFacts, sight: Sight, config: dict[str, Any]) -> Ver
         return Verdict(
             "people",
             "People and pets behind you",
-            config["pet"],
+            config.pet,
             f"{plural(pets, 'pet')} in view",
             evidence,
         )
@@ -108,31 +78,31 @@ def check_people(facts: FrameFacts, sight: Sight, config: dict[str, Any]) -> Ver
     return Verdict("people", "People and pets behind you", "pass", alone, evidence)
 
 
-def check_private(facts: FrameFacts, sight: Sight, config: dict[str, Any]) -> Verdict:
-    names = [n for n in config["objects"] if n in sight.visible]
+def check_private(facts: FrameFacts, sight: Sight, config: PrivateThresholds) -> Verdict:
+    names = [n for n in config.objects if n in sight.visible]
     if not names:
-        return _not_checked("private", "Bed or bathroom in view", config["objects"], sight)
+        return _not_checked("private", "Bed or bathroom in view", config.objects, sight)
     found = {n: _boxes(facts.detections, n) for n in names if _count(facts.detections, [n])}
     if found:
         return Verdict(
             "private",
             "Bed or bathroom in view",
-            "fail",
+            config.status,
             f"{', '.join(found)} in view",
             {"boxes": found},
         )
     return Verdict("private", "Bed or bathroom in view", "pass", "no bed or bathroom in view")
 
 
-def check_clutter(facts: FrameFacts, sight: Sight, config: dict[str, Any]) -> Verdict:
-    names = [n for n in config["objects"] if n in sight.visible]
+def check_clutter(facts: FrameFacts, sight: Sight, config: ClutterThresholds) -> Verdict:
+    names = [n for n in config.objects if n in sight.visible]
     items = _count(_on_background(facts), names)
     background = facts.background
     density = round(facts.mean_over(facts.edges, background), 3) if background.any() else 0.0
     evidence = {"loose_items": items, "edge_density": density}
-    if items >= config["fail_items"] or density > config["fail_edges"]:
+    if items >= config.fail_items or density > config.fail_edges:
         status: Status = "fail"
-    elif items >= config["warn_items"] or density > config["warn_edges"]:
+    elif items >= config.warn_items or density > config.warn_edges:
         status = "warn"
     else:
         status = "pass"
@@ -140,16 +110,16 @@ def check_clutter(facts: FrameFacts, sight: Sight, config: dict[str, Any]) -> Ve
     return Verdict("clutter", "Clutter and busy background", status, reason, evidence)
 
 
-def check_helps(facts: FrameFacts, sight: Sight, config: dict[str, Any]) -> Verdict:
-    names = [n for n in config["objects"] if n in sight.judged]  # a reward: judged names only
+def check_helps(facts: FrameFacts, sight: Sight, config: HelpsThresholds) -> Verdict:
+    names = [n for n in config.objects if n in sight.judged]  # a reward: judged names only
     if not names:
-        return _not_checked("helps", "Plants, books, art", config["objects"], sight)
+        return _not_checked("helps", "Plants, books, art", config.objects, sight)
     found = [n for n in names if _count(facts.detections, [n])]
     if found:
         return Verdict(
             "helps", "Plants, books, art", "pass", f"{', '.join(found)} in view", {"found": found}
         )
-    unjudged = [n for n in config["objects"] if n in sight.unreliable]
+    unjudged = [n for n in config.objects if n in sight.unreliable]
     aside = f" ({', '.join(unjudged)} not judged: {TOO_RARE})" if unjudged else ""
     return Verdict(
         "helps",
@@ -163,26 +133,26 @@ def check_frame(
     image: np.ndarray | ImageFacts,
     detections: Detections,
     sight: Sight,
-    config: dict[str, dict[str, Any]],
+    config: CheckThresholds,
     person: Person | None = None,
     live: bool = False,
 ) -> CheckReport:
     """The verdicts for one frame (or its `ImageFacts`); `person` is what the person models
     saw (None: they did not run, and you are the largest person box). The picture itself is
     judged first: where it is too poor to see into, what needs sight is not checked."""
-    facts = frame_facts(image, detections, person)
-    picture, blinds = picture_rules.judge_picture(facts.picture, config["picture"])
+    facts = frame_facts(image, detections, person, config)
+    picture, blinds = picture_rules.judge_picture(facts.picture, config.picture)
     judged: tuple[Verdict, ...] = (
-        check_people(facts, sight, config["people"]),
-        check_private(facts, sight, config["private"]),
-        check_clutter(facts, sight, config["clutter"]),
-        person_rules.check_lighting(facts, config["lighting"]),
-        person_rules.check_backlight(facts, config["backlight"]),
-        person_rules.check_framing(facts, config["framing"]),
-        person_rules.check_camera_angle(facts, config["camera_angle"]),
-        person_rules.check_distance(facts, config["distance"]),
-        person_rules.check_sharpness(facts, config["sharpness"]),
-        check_helps(facts, sight, config["helps"]),
+        check_people(facts, sight, config.people),
+        check_private(facts, sight, config.private),
+        check_clutter(facts, sight, config.clutter),
+        person_rules.check_lighting(facts, config.lighting),
+        person_rules.check_backlight(facts, config.backlight),
+        person_rules.check_framing(facts, config.framing),
+        person_rules.check_camera_angle(facts, config.camera_angle),
+        person_rules.check_distance(facts, config.distance),
+        person_rules.check_sharpness(facts, config.sharpness),
+        check_helps(facts, sight, config.helps),
     )
     if blinds is not None:
         judged = tuple(
@@ -192,7 +162,7 @@ def check_frame(
             else v
             for v in judged
         )
-    camera = picture_rules.judge_resolution(facts.picture, config["camera"], live)
+    camera = picture_rules.judge_resolution(facts.picture, config.camera, live)
     return CheckReport((picture, camera, *judged))
 
 
@@ -202,10 +172,10 @@ class RollingCheck:
     camera's frame rate and pauses over the window, and nobody in view for `absent_s` seconds
     ("you are not in the picture")."""
 
-    def __init__(self, window_s: float, config: dict[str, dict[str, Any]]) -> None:
+    def __init__(self, window_s: float, config: CheckThresholds) -> None:
         self.window_s = window_s
-        self.camera = config["camera"]
-        self.absent_s = float(config["people"]["absent_s"])
+        self.camera = config.camera
+        self.absent_s = float(config.people.absent_s)
         self._recent: deque[tuple[float, CheckReport, int]] = deque()
         self._nobody_since: float | None = None
 
@@ -262,12 +232,3 @@ class RollingCheck:
             for t0, t1, i0, i1 in zip(times, times[1:], indices, indices[1:], strict=False)
         ]
         return (indices[-1] - indices[0]) / span, max(gaps)
-
-
-def explain_thresholds(config: dict[str, dict[str, Any]]) -> str:
-    """Each section's reason and its values, as `check --explain` prints them."""
-    lines = []
-    for name, section in config.items():
-        values = ", ".join(f"{k}={v}" for k, v in section.items() if k != "explain")
-        lines.append(f"{name}: {section.get('explain', '')}\n    {values}")
-    return "\n".join(lines)

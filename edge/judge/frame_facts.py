@@ -12,11 +12,10 @@ import numpy as np
 
 from edge.core.types import LEFT_EYE, PERSON_PROBABILITY, RIGHT_EYE, Detections, Face, Person
 from edge.core.vocabulary import CANONICAL_ID
+from edge.judge.check_thresholds import CheckThresholds
 from edge.judge.picture_rules import PictureStats, picture_stats
 
 FoundBy = Literal["face", "box"]
-FACE_REACH = 2.5  # your outline: within this many face widths of your face, sideways
-OWN_SHARE = 0.2  # the segmentation is your outline where it fills this much of your box
 
 EYES = (*RIGHT_EYE, *LEFT_EYE)
 
@@ -42,9 +41,9 @@ class ImageFacts:
     picture: PictureStats  # exposure, focus, noise and size of the whole frame
 
 
-def image_facts(image: np.ndarray) -> ImageFacts:
+def image_facts(image: np.ndarray, clipped_at: int) -> ImageFacts:
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    return ImageFacts(gray, cv2.Canny(gray, 100, 200) > 0, picture_stats(gray))
+    return ImageFacts(gray, cv2.Canny(gray, 100, 200) > 0, picture_stats(gray, clipped_at))
 
 
 @dataclass(frozen=True)
@@ -60,6 +59,7 @@ class FrameFacts:
     you_mask: np.ndarray  # bool: your pixels (your outline, else your box)
     background: np.ndarray  # bool: nobody's pixels
     others: int  # people in view besides you
+    clipped_at: int  # luminance from which a pixel is blown out ([picture] clipped_at)
 
     def mean_over(self, values: np.ndarray, mask: np.ndarray) -> float:
         """The mean of `values` (gray or edges) where `mask` holds (OpenCV's masked mean: a
@@ -97,11 +97,15 @@ class FrameFacts:
 
 
 def frame_facts(
-    image: np.ndarray | ImageFacts, detections: Detections, person: Person | None
+    image: np.ndarray | ImageFacts,
+    detections: Detections,
+    person: Person | None,
+    thresholds: CheckThresholds,
 ) -> FrameFacts:
     """The facts of one frame. Without `person` (the person models did not run) you are the
     largest person box, as the detector alone can tell."""
-    seen = image if isinstance(image, ImageFacts) else image_facts(image)
+    clipped_at = thresholds.picture.clipped_at
+    seen = image if isinstance(image, ImageFacts) else image_facts(image, clipped_at)
     gray = seen.gray
     boxes = detections.xyxy[detections.class_id == CANONICAL_ID["person"]].astype(np.float32)
     faces = person.faces if person is not None else ()
@@ -116,7 +120,7 @@ def frame_facts(
         holding = np.flatnonzero(_inside(centre, boxes))
         if len(holding):  # the smallest box around your face is yours, not the one behind you
             you_box = boxes[holding[int(areas[holding].argmin())]]
-        you_mask = _outline_near_face(segmented, face)
+        you_mask = _outline_near_face(segmented, face, thresholds.you.face_reach)
         if not you_mask.any():
             you_mask = _box_mask(gray.shape, you_box if you_box is not None else face.box)
         found_by: FoundBy | None = "face"
@@ -124,7 +128,7 @@ def frame_facts(
         you_box = boxes[int(areas.argmax())]
         you_mask = _box_mask(gray.shape, you_box)
         outline = you_mask & segmented
-        if outline.sum() >= OWN_SHARE * you_mask.sum():
+        if outline.sum() >= thresholds.you.own_share * you_mask.sum():
             you_mask = outline
         found_by = "box" if you_mask.any() else None
     else:
@@ -148,14 +152,15 @@ def frame_facts(
         # the segmenter assumes somebody is there: with nobody found, all is background
         background=~(segmented | you_mask) if found_by else np.ones(gray.shape, bool),
         others=others,
+        clipped_at=clipped_at,
     )
 
 
-def _outline_near_face(segmented: np.ndarray, face: Face) -> np.ndarray:
-    """The person pixels below and beside your face: your head and shoulders, not the person
-    sitting two metres to your side."""
+def _outline_near_face(segmented: np.ndarray, face: Face, face_reach: float) -> np.ndarray:
+    """The person pixels below and beside your face (within `face_reach` face widths): your
+    head and shoulders, not the person sitting two metres to your side."""
     x0, y0, x1, y1 = face.box.tolist()
-    reach = FACE_REACH * (x1 - x0)
+    reach = face_reach * (x1 - x0)
     centre = (x0 + x1) / 2
     near = np.zeros(segmented.shape, bool)
     top = max(int(y0 - (y1 - y0)), 0)

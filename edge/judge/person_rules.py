@@ -20,12 +20,18 @@ from edge.core.types import (
     RIGHT_CHEEK,
     RIGHT_EYE_OUTER,
 )
+from edge.judge.check_thresholds import (
+    BacklightThresholds,
+    CameraAngleThresholds,
+    DistanceThresholds,
+    FramingThresholds,
+    LightingThresholds,
+    SharpnessThresholds,
+)
 from edge.judge.frame_facts import EYES, FrameFacts
 
 NOBODY = "nobody in view: needs you in the frame"
 NO_FACE = "no face found"
-SHARPNESS_SIDE = 128  # the face is resized to this before its focus is measured
-CLIPPED = 250  # luminance at which a webcam's highlights lose detail
 
 
 def _graded(value: float, warn: float, fail: float, above: bool = True) -> Status:
@@ -56,14 +62,14 @@ def _your_level(facts: FrameFacts) -> tuple[float, str]:
     return facts.mean_over(facts.gray, head), f"your head ({NO_FACE})"
 
 
-def check_lighting(facts: FrameFacts, config: dict[str, Any]) -> Verdict:
+def check_lighting(facts: FrameFacts, config: LightingThresholds) -> Verdict:
     title = "Light on your face"
     if not facts.you:
         return _nobody("lighting", title)
     region = facts.face_region()
     level, where = _your_level(facts)
     level = round(level, 1)
-    status = _graded(level, config["warn_below"], config["fail_below"], above=False)
+    status = _graded(level, config.warn_below, config.fail_below, above=False)
     evidence: dict[str, Any] = {"luminance": level, "measured_on": where}
     reasons = [f"{where} at luminance {level:.1f} of 255"]
     if status != "pass":
@@ -72,13 +78,13 @@ def check_lighting(facts: FrameFacts, config: dict[str, Any]) -> Verdict:
         crop, oval, (left, top) = region
         balance, clipped = _evenness(facts, crop, oval, (left, top))
         evidence |= {"balance": balance, "clipped": clipped}
-        uneven = _graded(balance, config["warn_balance"], config["fail_balance"], above=False)
+        uneven = _graded(balance, config.warn_balance, config.fail_balance, above=False)
         if uneven != "pass":
             reasons.append(
                 f"one side of your face is {1 - balance:.0%} darker than the other: "
                 "light your face from the front"
             )
-        glare = _graded(clipped, config["warn_clipped"], config["fail_clipped"])
+        glare = _graded(clipped, config.warn_clipped, config.fail_clipped)
         if glare != "pass":
             reasons.append(f"{clipped:.0%} of your face is blown out: soften or move the light")
         status = _worst(status, uneven, glare)
@@ -101,11 +107,11 @@ def _evenness(
         return 1.0, 0.0
     means = sorted(float(half.mean()) for half in halves)
     balance = round(means[0] / max(means[1], 1.0), 3)
-    clipped = round(float((crop[oval] >= CLIPPED).mean()), 3)
+    clipped = round(float((crop[oval] >= facts.clipped_at).mean()), 3)
     return balance, clipped
 
 
-def check_backlight(facts: FrameFacts, config: dict[str, Any]) -> Verdict:
+def check_backlight(facts: FrameFacts, config: BacklightThresholds) -> Verdict:
     title = "Backlight"
     if not facts.you:
         return _nobody("backlight", title)
@@ -114,7 +120,7 @@ def check_backlight(facts: FrameFacts, config: dict[str, Any]) -> Verdict:
     you, where = _your_level(facts)
     background = facts.mean_over(facts.gray, facts.background)
     ratio = round(background / max(you, 1.0), 2)
-    status = _graded(ratio, config["warn_ratio"], config["fail_ratio"])
+    status = _graded(ratio, config.warn_ratio, config.fail_ratio)
     reason = f"the background is {ratio:.2f}× as bright as {where}"
     evidence: dict[str, Any] = {
         "ratio": ratio,
@@ -124,11 +130,11 @@ def check_backlight(facts: FrameFacts, config: dict[str, Any]) -> Verdict:
     near = _around_your_head(facts)
     if near.any():
         near_ratio = round(facts.mean_over(facts.gray, near) / max(you, 1.0), 2)
-        near_clipped = round(float((facts.gray[near] >= CLIPPED).mean()), 3)
+        near_clipped = round(float((facts.gray[near] >= facts.clipped_at).mean()), 3)
         evidence |= {"near_ratio": near_ratio, "near_clipped": near_clipped}
         around = _worst(
-            _graded(near_ratio, config["warn_near_ratio"], config["fail_near_ratio"]),
-            _graded(near_clipped, config["warn_near_clipped"], config["fail_near_clipped"]),
+            _graded(near_ratio, config.warn_near_ratio, config.fail_near_ratio),
+            _graded(near_clipped, config.warn_near_clipped, config.fail_near_clipped),
         )
         if around != "pass":
             reason = (
@@ -159,7 +165,7 @@ def _around_your_head(facts: FrameFacts) -> np.ndarray:
     return near
 
 
-def check_framing(facts: FrameFacts, config: dict[str, Any]) -> Verdict:
+def check_framing(facts: FrameFacts, config: FramingThresholds) -> Verdict:
     title = "Framing"
     if not facts.you:
         return _nobody("framing", title)
@@ -173,17 +179,17 @@ def check_framing(facts: FrameFacts, config: dict[str, Any]) -> Verdict:
     rows = np.flatnonzero(columns.any(axis=1))
     head_top = round(float(rows[0]) / height if len(rows) else facts.face.box[1] / height, 3)
     evidence = {"offset": offset, "eye_line": eye_line, "headroom": head_top}
-    statuses = [_graded(offset, config["warn_offset"], config["fail_offset"])]
+    statuses = [_graded(offset, config.warn_offset, config.fail_offset)]
     reasons = [f"your eyes are {offset:.0%} of the width off centre, {eye_line:.0%} down"]
     distance_from_third = abs(eye_line - 1 / 3)
-    statuses.append(_graded(distance_from_third, config["warn_eyes"], config["fail_eyes"]))
+    statuses.append(_graded(distance_from_third, config.warn_eyes, config.fail_eyes))
     if statuses[-1] != "pass":
         where = "high" if eye_line < 1 / 3 else "low"
         reasons.append(f"your eyes sit {where}: aim for a third of the way down")
-    if head_top <= config["cut_headroom"] and facts.face.box[1] >= 0:  # else: distance says
+    if head_top <= config.cut_headroom and facts.face.box[1] >= 0:  # else: distance says
         statuses.append("warn")
         reasons.append("the top of your head is cut off: tilt the camera up or sit back")
-    elif head_top > config["warn_headroom"]:
+    elif head_top > config.warn_headroom:
         statuses.append("warn")
         reasons.append(f"{head_top:.0%} of the frame is empty above your head")
     if statuses[0] != "pass":
@@ -191,19 +197,19 @@ def check_framing(facts: FrameFacts, config: dict[str, Any]) -> Verdict:
     return Verdict("framing", title, _worst(*statuses), "; ".join(reasons), evidence)
 
 
-def _framing_by_box(facts: FrameFacts, config: dict[str, Any]) -> Verdict:
+def _framing_by_box(facts: FrameFacts, config: FramingThresholds) -> Verdict:
     height, width = facts.gray.shape
     ys, xs = np.nonzero(facts.you_mask)
     x0, y0, x1, y1 = float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)
     offset = round(abs((x0 + x1) / 2 - width / 2) / width, 3)
     area = round((x1 - x0) * (y1 - y0) / (width * height), 3)
     evidence = {"offset": offset, "area": area, "box": [x0, y0, x1, y1]}
-    if offset > config["fail_offset"] or area < config["fail_area_below"]:
+    if offset > config.fail_offset or area < config.fail_area_below:
         status: Status = "fail"
     elif (
-        offset > config["warn_offset"]
-        or area < config["warn_area_below"]
-        or area > config["warn_area_above"]
+        offset > config.warn_offset
+        or area < config.warn_area_below
+        or area > config.warn_area_above
     ):
         status = "warn"
     else:
@@ -229,7 +235,7 @@ def head_pose(landmarks: np.ndarray) -> tuple[float, float, float]:
     return round(pitch, 1), round(yaw, 1), round(roll, 1)
 
 
-def check_camera_angle(facts: FrameFacts, config: dict[str, Any]) -> Verdict:
+def check_camera_angle(facts: FrameFacts, config: CameraAngleThresholds) -> Verdict:
     title = "Camera angle"
     if not facts.you:
         return _nobody("camera_angle", title)
@@ -238,9 +244,9 @@ def check_camera_angle(facts: FrameFacts, config: dict[str, Any]) -> Verdict:
     pitch, yaw, roll = head_pose(facts.landmarks)
     evidence = {"pitch": pitch, "yaw": yaw, "roll": roll}
     statuses = [
-        _graded(abs(pitch), config["warn_pitch"], config["fail_pitch"]),
-        _graded(abs(yaw), config["warn_yaw"], config["fail_yaw"]),
-        _graded(abs(roll), config["warn_roll"], config["fail_roll"]),
+        _graded(abs(pitch), config.warn_pitch, config.fail_pitch),
+        _graded(abs(yaw), config.warn_yaw, config.fail_yaw),
+        _graded(abs(roll), config.warn_roll, config.fail_roll),
     ]
     advice = [
         "the camera looks up at you from below: raise it until it is level with your eyes"
@@ -256,14 +262,14 @@ def check_camera_angle(facts: FrameFacts, config: dict[str, Any]) -> Verdict:
     return Verdict("camera_angle", title, _worst(*statuses), "; ".join(reasons), evidence)
 
 
-def check_distance(facts: FrameFacts, config: dict[str, Any]) -> Verdict:
+def check_distance(facts: FrameFacts, config: DistanceThresholds) -> Verdict:
     title = "Distance"
     if not facts.you:
         return _nobody("distance", title)
     height, width = facts.gray.shape
     if facts.face is None:
         share = round(float(facts.you_mask.mean()), 3)
-        if share >= config["close_outline"]:
+        if share >= config.close_outline:
             return Verdict(
                 "distance",
                 title,
@@ -282,37 +288,37 @@ def check_distance(facts: FrameFacts, config: dict[str, Any]) -> Verdict:
     size = round(facts.face.height / height, 3)
     cut = x0 < 0 or y0 < 0 or x1 > width or y1 > height
     evidence = {"face_height": size, "cut": cut}
-    if cut and size > config["warn_above"] / 2:
+    if cut and size > config.warn_above / 2:
         reason = "too close: only part of your face fits; sit back"
         return Verdict("distance", title, "fail", reason, evidence)
-    if size > config["warn_above"]:
+    if size > config.warn_above:
         reason = f"too close: your face is {size:.0%} of the picture's height; sit back"
         return Verdict("distance", title, "warn", reason, evidence)
-    status = _graded(size, config["warn_below"], config["fail_below"], above=False)
+    status = _graded(size, config.warn_below, config.fail_below, above=False)
     reason = f"your face is {size:.0%} of the picture's height"
     if status != "pass":
         reason = f"too far: {reason}; come closer"
     return Verdict("distance", title, status, reason, evidence)
 
 
-def focus(crop: np.ndarray) -> float:
-    """How sharp a gray crop is: the variance of its Laplacian once it is resized to a fixed
-    size and scaled to unit contrast (so neither its size nor its brightness counts)."""
-    small = cv2.resize(crop, (SHARPNESS_SIDE, SHARPNESS_SIDE), interpolation=cv2.INTER_AREA)
+def focus(crop: np.ndarray, side: int) -> float:
+    """How sharp a gray crop is: the variance of its Laplacian once it is resized to side × side
+    and scaled to unit contrast (so neither its size nor its brightness counts)."""
+    small = cv2.resize(crop, (side, side), interpolation=cv2.INTER_AREA)
     values = small.astype(np.float32)
     values = (values - values.mean()) / max(float(values.std()), 1.0)
     return float(cv2.Laplacian(values, cv2.CV_32F).var())
 
 
-def check_sharpness(facts: FrameFacts, config: dict[str, Any]) -> Verdict:
+def check_sharpness(facts: FrameFacts, config: SharpnessThresholds) -> Verdict:
     title = "Sharpness"
     if not facts.you:
         return _nobody("sharpness", title)
     region = facts.face_region()
     if region is None:
         return Verdict("sharpness", title, "not_checked", f"{NO_FACE}: needs your face")
-    value = round(focus(region[0]), 3)
-    status = _graded(value, config["warn_below"], config["fail_below"], above=False)
+    value = round(focus(region[0], config.side), 3)
+    status = _graded(value, config.warn_below, config.fail_below, above=False)
     reason = f"focus on your face {value:.2f}"
     if status != "pass":
         reason += ": your face is blurred; clean the lens, hold still or let the camera refocus"

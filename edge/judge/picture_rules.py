@@ -13,11 +13,11 @@ import numpy as np
 
 from edge.core.results import Verdict
 from edge.core.results import VerdictStatus as Status
+from edge.judge.check_thresholds import CameraThresholds, PictureThresholds
 
 WORKING_SIDE = 512  # focus is measured on the frame shrunk to this (its longest side)
 FOCUS_GRID = 4  # ... in 4×4 tiles: the sharpest tile with some contrast counts
 TILE_CONTRAST = 8.0  # a tile flatter than this (gray standard deviation) has no focus to judge
-CLIPPED = 250
 # Immerkær's noise estimator: this kernel cancels smooth gradients and keeps pixel noise.
 NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 NOISE_SCALE = float(np.sqrt(np.pi / 2) / 6)
@@ -49,7 +49,8 @@ class PictureStats:
     height: int
 
 
-def picture_stats(gray: np.ndarray) -> PictureStats:
+def picture_stats(gray: np.ndarray, clipped_at: int) -> PictureStats:
+    """`clipped_at`: the luminance from which a pixel counts as blown out."""
     histogram = cv2.calcHist([gray], [0], None, [256], [0, 256]).ravel()
     cumulative = np.cumsum(histogram) / max(histogram.sum(), 1.0)
     brightest = float(np.searchsorted(cumulative, 0.99))
@@ -59,7 +60,7 @@ def picture_stats(gray: np.ndarray) -> PictureStats:
     return PictureStats(
         mean=round(mean, 1),
         brightest=brightest,
-        clipped=round(float(cumulative[-1] - cumulative[CLIPPED - 1]), 3),
+        clipped=round(float(cumulative[-1] - cumulative[clipped_at - 1]), 3),
         contrast=round(contrast, 1),
         focus=round(focus, 3),
         noise=round(_noise(gray), 2),
@@ -113,14 +114,14 @@ class Problem:
     blinds: str | None = None  # what the picture is, where it is too poor to see into
 
 
-def _exposure(stats: PictureStats, config: dict[str, Any]) -> list[Problem]:
+def _exposure(stats: PictureStats, config: PictureThresholds) -> list[Problem]:
     mean = stats.mean
-    if stats.brightest < config["black_below"]:
+    if stats.brightest < config.black_below:
         return [
             Problem("fail", "the picture is black: is the lens covered or the camera off?", "black")
         ]
-    if mean < config["warn_dark"]:
-        status: Status = "fail" if mean < config["fail_dark"] else "warn"
+    if mean < config.warn_dark:
+        status: Status = "fail" if mean < config.fail_dark else "warn"
         return [
             Problem(
                 status,
@@ -131,10 +132,10 @@ def _exposure(stats: PictureStats, config: dict[str, Any]) -> list[Problem]:
         ]
     clipped = stats.clipped
     # a bright picture is blown out where much of it is clipped; a white wall is not
-    bright = mean >= config["warn_bright"] and clipped >= config["bright_clipped"]
-    if clipped >= config["warn_clipped"] or bright:
-        very_bright = mean >= config["fail_bright"] and clipped >= config["warn_clipped"]
-        status = "fail" if clipped >= config["fail_clipped"] or very_bright else "warn"
+    bright = mean >= config.warn_bright and clipped >= config.bright_clipped
+    if clipped >= config.warn_clipped or bright:
+        very_bright = mean >= config.fail_bright and clipped >= config.warn_clipped
+        status = "fail" if clipped >= config.fail_clipped or very_bright else "warn"
         return [
             Problem(
                 status,
@@ -143,8 +144,8 @@ def _exposure(stats: PictureStats, config: dict[str, Any]) -> list[Problem]:
                 "blown out" if status == "fail" else None,
             )
         ]
-    if stats.contrast < config["warn_contrast"]:
-        status = "fail" if stats.contrast < config["fail_contrast"] else "warn"
+    if stats.contrast < config.warn_contrast:
+        status = "fail" if stats.contrast < config.fail_contrast else "warn"
         return [
             Problem(
                 status,
@@ -156,11 +157,11 @@ def _exposure(stats: PictureStats, config: dict[str, Any]) -> list[Problem]:
     return []
 
 
-def judge_picture(stats: PictureStats, config: dict[str, Any]) -> tuple[Verdict, str | None]:
+def judge_picture(stats: PictureStats, config: PictureThresholds) -> tuple[Verdict, str | None]:
     """The picture criterion, and what blinds the criteria that need to see (or None)."""
     problems = _exposure(stats, config)
-    if stats.focus < config["warn_focus"] and not any(p.blinds for p in problems):
-        status: Status = "fail" if stats.focus < config["fail_focus"] else "warn"
+    if stats.focus < config.warn_focus and not any(p.blinds for p in problems):
+        status: Status = "fail" if stats.focus < config.fail_focus else "warn"
         problems.append(
             Problem(
                 status,
@@ -170,8 +171,8 @@ def judge_picture(stats: PictureStats, config: dict[str, Any]) -> tuple[Verdict,
                 "too blurred" if status == "fail" else None,
             )
         )
-    if stats.noise > config["warn_noise"]:
-        status = "fail" if stats.noise > config["fail_noise"] else "warn"
+    if stats.noise > config.warn_noise:
+        status = "fail" if stats.noise > config.fail_noise else "warn"
         problems.append(
             Problem(
                 status,
@@ -190,12 +191,12 @@ def judge_picture(stats: PictureStats, config: dict[str, Any]) -> tuple[Verdict,
     return Verdict("picture", PICTURE_TITLE, worst, reason, evidence), blinds
 
 
-def judge_resolution(stats: PictureStats, config: dict[str, Any], live: bool) -> Verdict:
+def judge_resolution(stats: PictureStats, config: CameraThresholds, live: bool) -> Verdict:
     """The camera criterion from one frame: its size (live, the frame rate joins it later)."""
     size = f"{stats.width}×{stats.height}"
-    floor = config["live_warn_below"] if live else config["photo_warn_below"]
+    floor = config.live_warn_below if live else config.photo_warn_below
     evidence: dict[str, Any] = {"width": stats.width, "height": stats.height}
-    if stats.height < config["fail_below"]:
+    if stats.height < config.fail_below:
         return Verdict(
             "camera",
             CAMERA_TITLE,
@@ -217,7 +218,7 @@ def judge_resolution(stats: PictureStats, config: dict[str, Any], live: bool) ->
 
 
 def judge_frame_rate(
-    resolution: Verdict, fps: float | None, longest_gap_s: float, config: dict[str, Any]
+    resolution: Verdict, fps: float | None, longest_gap_s: float, config: CameraThresholds
 ) -> Verdict:
     """The camera criterion live: the frames the camera delivered a second over the window
     and its longest pause, beside the resolution verdict of the newest frame."""
@@ -229,17 +230,17 @@ def judge_frame_rate(
     }
     reasons = [resolution.reason] if resolution.status != "pass" else []
     statuses: list[Status] = [resolution.status]
-    if longest_gap_s >= config["stall_s"]:
+    if longest_gap_s >= config.stall_s:
         statuses.append("fail")
         reasons.append(
             f"the camera stalled for {longest_gap_s:.1f} s: check its cable or "
             "close other programs using it"
         )
-    elif fps < config["warn_fps"]:
-        statuses.append("fail" if fps < config["fail_fps"] else "warn")
+    elif fps < config.warn_fps:
+        statuses.append("fail" if fps < config.fail_fps else "warn")
         reasons.append(
             f"the camera delivers {fps:.0f} frames a second: below "
-            f"{config['warn_fps']:g} a call looks choppy; add light or lower the "
+            f"{config.warn_fps:g} a call looks choppy; add light or lower the "
             "resolution"
         )
     else:

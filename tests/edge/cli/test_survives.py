@@ -130,7 +130,7 @@ def test_empty_video_file_is_refused(tmp_path: Path) -> None:
     "command, option, text, message",
     [
         ("score", "--rubric", "[[reward]]\nid = 1\n", "bad reward entry"),
-        ("check", "--thresholds", "[people]\n", "lack sections"),
+        ("check", "--thresholds", "[people]\n", "section [picture] is missing"),
         ("check", "--thresholds", "not toml at all [", "cannot read check thresholds"),
     ],
 )

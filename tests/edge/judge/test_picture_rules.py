@@ -16,7 +16,8 @@ from edge.core.types import Detections
 from edge.inference.checker import CheckConfig, Checker
 from edge.inference.modelcard import bundled_dir
 from edge.inference.pipeline import PipelineConfig
-from edge.judge.background_rules import RollingCheck, check_frame, load_check_config
+from edge.judge.background_rules import RollingCheck, check_frame
+from edge.judge.check_thresholds import load_check_thresholds
 from edge.judge.picture_rules import (
     ABOUT_YOU,
     VOUCHES_FOR_ABSENCE,
@@ -29,7 +30,7 @@ from officescore.cli import app
 from tests.conftest import HOMES, PHOTOS, runner
 from tests.edge.judge.test_background import ALL, YOU, you_at
 
-CONFIG = load_check_config(
+CONFIG = load_check_thresholds(
     bundled_dir() / "check.toml", load_rubric(bundled_dir() / "rubric.toml").places
 )
 REAL = sorted(HOMES.glob("*.jpg")) + sorted(PHOTOS.glob("*.jpg"))
@@ -65,7 +66,10 @@ TRANSFORMS = {
 
 
 def judged(image: np.ndarray) -> tuple[Verdict, str | None]:
-    return judge_picture(picture_stats(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)), CONFIG["picture"])
+    return judge_picture(
+        picture_stats(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), CONFIG.picture.clipped_at),
+        CONFIG.picture,
+    )
 
 
 @pytest.mark.parametrize("path", REAL, ids=lambda p: p.name)
@@ -86,11 +90,13 @@ def test_each_poor_picture_warns_or_fails_with_its_reason(path: Path, name: str)
 
 def test_a_shrunk_photo_and_a_small_camera_warn_on_resolution() -> None:
     small = cv2.resize(cv2.imread(str(OFFICE)), (320, 240))
-    stats = picture_stats(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY))
-    assert judge_resolution(stats, CONFIG["camera"], live=False).status == "warn"
-    photo = picture_stats(cv2.cvtColor(cv2.imread(str(OFFICE)), cv2.COLOR_BGR2GRAY))
-    assert judge_resolution(photo, CONFIG["camera"], live=False).status == "pass"
-    live = judge_resolution(photo, CONFIG["camera"], live=True)
+    stats = picture_stats(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), CONFIG.picture.clipped_at)
+    assert judge_resolution(stats, CONFIG.camera, live=False).status == "warn"
+    photo = picture_stats(
+        cv2.cvtColor(cv2.imread(str(OFFICE)), cv2.COLOR_BGR2GRAY), CONFIG.picture.clipped_at
+    )
+    assert judge_resolution(photo, CONFIG.camera, live=False).status == "pass"
+    live = judge_resolution(photo, CONFIG.camera, live=True)
     assert live.status == "warn" and "below 720p" in live.reason
 
 

@@ -17,7 +17,7 @@ from edge.core.types import Detections
 from edge.core.vocabulary import CANONICAL_ID, CANONICAL_NAMES, Sight
 from edge.inference.modelcard import bundled_dir
 from edge.inference.pipeline import Pipeline
-from edge.judge.background_rules import load_check_config
+from edge.judge.check_thresholds import load_check_thresholds
 from edge.judge.rubric import load_rubric, score_counts
 from edge.judge.scene import read_scene
 from edge.video.batch import read_image
@@ -122,9 +122,9 @@ def test_a_work_set_up_is_not_a_living_room_and_only_the_first_room_counts() -> 
 
 
 def test_the_checks_private_places_are_the_rubrics() -> None:
-    config = load_check_config(bundled_dir() / "check.toml", RUBRIC.places)
-    assert config["private"]["objects"] == ["bed", "toilet", "sink"]
-    assert load_check_config(bundled_dir() / "check.toml", ())["private"]["objects"] == []
+    config = load_check_thresholds(bundled_dir() / "check.toml", RUBRIC.places)
+    assert config.private.objects == ("bed", "toilet", "sink")
+    assert load_check_thresholds(bundled_dir() / "check.toml", ()).private.objects == ()
 
 
 @pytest.mark.parametrize(
