@@ -13,10 +13,11 @@ import numpy as np
 import onnx
 
 from benchmarks.environment import peak_rss_mb
-from benchmarks.parity import DetectionParity
 from edge.core.errors import OfficeScoreError
 from edge.core.types import Detections
+from edge.inference.engines import EngineRequest
 from edge.inference.modelcard import bundled_dir
+from edge.inference.parity import DetectionParity
 from edge.inference.pipeline import Pipeline, PipelineConfig
 from edge.inference.session import SessionConfig
 from edge.video.batch import read_image
@@ -31,15 +32,11 @@ OVERHEAD_STAGES = ("preprocess", "postprocess", "score", "overlay")  # the pipel
 
 @dataclass(frozen=True)
 class BenchSpec:
+    """One row's frame size, model input size and engine request."""
+
     size: tuple[int, int] = (480, 640)  # frame height, width
-    threads: int = 2
-    device: str = "cpu"
     imgsz: int | None = None  # model input size; None: the card's live size
-    engine: str = "onnxruntime"
-    precision: str = "fp32"
-    strict: bool = False  # fail instead of falling back to CPU
-    server: str | None = None  # --engine triton
-    protocol: str = "http"
+    request: EngineRequest = field(default_factory=lambda: EngineRequest(device="cpu", threads=2))
 
 
 @dataclass
@@ -148,16 +145,7 @@ def bench_onnx(model_path: Path | None, spec: BenchSpec, photo: Path | None) -> 
     pipeline = Pipeline(
         PipelineConfig(
             session=SessionConfig(
-                model_path=model_path,
-                device=spec.device,
-                strict=spec.strict,
-                threads=spec.threads,
-                imgsz=spec.imgsz,
-                purpose="live",
-                engine=spec.engine,
-                precision=spec.precision,
-                server=spec.server,
-                protocol=spec.protocol,
+                model_path=model_path, imgsz=spec.imgsz, purpose="live", request=spec.request
             )
         )
     )
@@ -189,7 +177,7 @@ def bench_onnx(model_path: Path | None, spec: BenchSpec, photo: Path | None) -> 
             ran.engine,
             pipeline.model_name,
             spec.size,
-            spec.threads,
+            spec.request.threads,
             ran.device,
             model_precision if model_precision != "fp32" else ran.precision,
             None,
@@ -209,15 +197,15 @@ def bench_torchscript(model_path: Path, spec: BenchSpec, photo: Path | None) -> 
     from export.parity import to_tensor
     from export.source import load_torchscript, run_reference
 
-    threads = spec.threads or torch.get_num_threads()
+    threads = spec.request.threads or torch.get_num_threads()
     with warnings.catch_warnings():  # torch.jit's deprecation notices are not for users
         warnings.simplefilter("ignore")
         source = load_torchscript(model_path)
-    on_gpu = spec.device in ("cuda", "tensorrt") or (
-        spec.device == "auto" and torch.cuda.is_available()
+    on_gpu = spec.request.device in ("cuda", "tensorrt") or (
+        spec.request.device == "auto" and torch.cuda.is_available()
     )
     if on_gpu and not torch.cuda.is_available():
-        raise OfficeScoreError(f"--device {spec.device}: this torch build sees no CUDA GPU")
+        raise OfficeScoreError(f"--device {spec.request.device}: this torch build sees no CUDA GPU")
     target = torch.device("cuda" if on_gpu else "cpu")
     model = source.reference.to(target)
     encoded = cv2.imencode(".jpg", frame_for(spec.size, photo))[1]
@@ -244,7 +232,7 @@ def bench_torchscript(model_path: Path, spec: BenchSpec, photo: Path | None) -> 
             "torchscript",
             model_path.name,
             spec.size,
-            spec.threads,
+            spec.request.threads,
             "torch CUDA" if on_gpu else "torch CPU",
             "fp32",
             source.kernels,
@@ -259,10 +247,9 @@ def bench_torchscript(model_path: Path, spec: BenchSpec, photo: Path | None) -> 
 def bench_person(spec: BenchSpec, photo: Path | None) -> Timed:
     """The person models of the video-call check, each a stage of its own (the landmarks only
     run where a face is found: time them on a photo with one)."""
-    from edge.inference.engines import EngineRequest
     from edge.inference.person import PersonModels
 
-    request = EngineRequest(spec.engine, spec.device, spec.precision, spec.strict, spec.threads)
+    request = spec.request
     models = PersonModels(request)
     encoded = cv2.imencode(".jpg", frame_for(spec.size, photo))[1]
     found = [0]
@@ -281,7 +268,7 @@ def bench_person(spec: BenchSpec, photo: Path | None) -> Timed:
             ran.engine,
             "mediapipe person models (faces found)",
             spec.size,
-            spec.threads,
+            spec.request.threads,
             ran.device,
             ran.precision,
             None,

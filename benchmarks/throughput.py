@@ -81,8 +81,9 @@ def concurrent_throughput(
 def triton_throughput(
     config: PipelineConfig, frames: list[np.ndarray], client_counts: list[int]
 ) -> list[Throughput]:
-    local = replace(config, session=replace(config.session, engine="onnxruntime"))
-    remote = f"triton {config.session.protocol}"
+    local_request = replace(config.session.request, engine="onnxruntime")
+    local = replace(config, session=replace(config.session, request=local_request))
+    remote = f"triton {config.session.request.protocol}"
     results = []
     for clients in client_counts:
         results.append(concurrent_throughput(local, frames, clients, "onnxruntime (local)"))

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from edge.cli.cli_common import (
-    Device,
     DeviceOption,
     FlagHelpCommand,
     FlagHelpGroup,
@@ -22,6 +21,7 @@ from edge.cli.cli_common import (
     user_errors,
 )
 from edge.core.errors import OfficeScoreError
+from edge.inference.engine_names import Device
 from edge.inference.zoo import resolve_model
 
 if TYPE_CHECKING:
@@ -191,15 +191,15 @@ def triton(
     with user_errors():
         path = resolve_model(model, say) or bundled_model_path()
         request = TritonRequest(
-            path,
-            repo,
-            name or path.stem,
-            max_batch,
-            instances,
-            kind,
-            tensorrt,
-            threads,
-            python_backend,
+            model=path,
+            repo=repo,
+            name=name or path.stem,
+            max_batch=max_batch,
+            instances=instances,
+            kind=kind,
+            tensorrt=tensorrt,
+            threads=threads,
+            python_backend=python_backend,
         )
         folder = write_repository(request)
     files = "1/model.onnx, 1/model.py" if python_backend else "1/model.onnx"
@@ -284,12 +284,16 @@ def evaluate(
             if not json_output:
                 print_map(report, coco)
         if ratings is not None:
+            from edge.inference.engines import EngineRequest
             from edge.inference.pipeline import Pipeline, PipelineConfig
             from edge.inference.session import SessionConfig
             from edge.runs.calibration import calibrate, read_ratings
 
             session = SessionConfig(
-                model_path=model_path, card_path=card, device=device.value, imgsz=imgsz
+                model_path=model_path,
+                card_path=card,
+                imgsz=imgsz,
+                request=EngineRequest(device=device.value),
             )
             calibration = calibrate(
                 Pipeline(PipelineConfig(session=session)),

@@ -15,6 +15,7 @@ import numpy as np
 
 from edge.core.errors import OfficeScoreError
 from edge.core.types import InstanceMasks
+from edge.inference.engines import EngineRequest
 from edge.inference.modelcard import ModelCard, bundled_dir
 from edge.inference.session import Detector, SessionConfig
 from edge.judge.rubric import load_rubric
@@ -212,8 +213,8 @@ def evaluate_onnx(
         SessionConfig(
             model_path=request.model,
             card_path=request.card,
-            device=request.device,
             imgsz=request.imgsz,
+            request=EngineRequest(device=request.device),
         )
     )
     categories = category_ids(detector.card.labels, ground_truth)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import cv2
@@ -12,11 +12,10 @@ import onnxruntime as ort
 import torch
 
 from edge.core.errors import OfficeScoreError, first_line
+from edge.inference.parity import PARITY, ParityThresholds
 from edge.inference.postprocess import mask_iou, match_detections, paste_masks
 from export.source import MaskRCNNModel, run_reference
 
-MAX_BOX_ERROR_PX = 1.0
-MIN_MASK_IOU = 0.95
 BORDERLINE_SCORE = 0.02  # detections this close to the score threshold may flip either way
 MIN_MASK_PIXELS = 64  # IoU of masks smaller than 8×8 pixels says nothing; they are counted apart
 # Pixels whose source mask probability lies this close to the 0.5 threshold flip on rounding
@@ -45,27 +44,17 @@ class ImageParity:
 class ParityReport:
     images: list[ImageParity]
     torchvision_kernels: str
-    thresholds: dict[str, float] = field(
-        default_factory=lambda: {
-            "max_box_error_px": MAX_BOX_ERROR_PX,
-            "min_mask_iou": MIN_MASK_IOU,
-            "label_agreement": 1.0,
-        }
-    )
+    thresholds: ParityThresholds = PARITY  # written to the report, and what decides
 
     @property
     def failures(self) -> list[str]:
-        found = []
-        for row in self.images:
-            if row.label_agreement < 1.0:
-                found.append(
-                    f"{row.image}: labels agree on {row.label_agreement:.1%} of detections"
-                )
-            if row.max_box_error_px > MAX_BOX_ERROR_PX:
-                found.append(f"{row.image}: boxes differ by {row.max_box_error_px:.2f} px")
-            if row.min_mask_iou < MIN_MASK_IOU:
-                found.append(f"{row.image}: mask IoU down to {row.min_mask_iou:.3f}")
-        return found
+        return [
+            f"{row.image}: {failure}"
+            for row in self.images
+            for failure in self.thresholds.failures(
+                row.label_agreement, row.max_box_error_px, row.min_mask_iou
+            )
+        ]
 
     @property
     def passed(self) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import json
 import os
 import shutil
 import sys
@@ -16,23 +15,22 @@ import cv2
 import numpy as np
 import psutil
 import pytest
-from typer.testing import CliRunner
 
 from edge.core.paths import user_cache_root
 from edge.core.vocabulary import plural
 from edge.inference.pipeline import Pipeline, PipelineConfig
 from edge.inference.session import SessionConfig
 from officescore.cli import app
+from tests.helpers import (
+    MASKRCNN_SIZE,
+    PHOTOS,
+    SHARED_PHOTOS,
+    SMALL_MASKRCNN,
+    export_args,
+    runner,
+    write_video,
+)
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO / "tests" / "data"
-PHOTOS = DATA / "photos"  # the two CC BY photos, with COCO ground truth
-HOMES = DATA / "homes"  # ten home offices and bedrooms, CC BY / CC BY-SA, with ratings
-SHARED_PHOTOS = REPO.parent / "shared" / "photos"  # NC/ND photos: only used when present
-MASKRCNN_SIZE = "240x320"
-SMALL_MASKRCNN = {"min_size": 240, "max_size": 320, "rpn_post_nms_top_n_test": 100}
-
-runner = CliRunner()
 LEFTOVER_GRACE_S = 15.0  # for servers and clusters that are still shutting down
 
 
@@ -146,18 +144,6 @@ def shared_photos() -> Path:
     return SHARED_PHOTOS
 
 
-def load_ground_truth(folder: Path) -> dict[str, list[tuple[str, list[float]]]]:
-    """file name → [(COCO category name, xyxy box)] from `folder`/annotations.json."""
-    data = json.loads((folder / "annotations.json").read_text())
-    names = {c["id"]: c["name"] for c in data["categories"]}
-    files = {image["id"]: image["file_name"] for image in data["images"]}
-    truth: dict[str, list[tuple[str, list[float]]]] = {name: [] for name in files.values()}
-    for a in data["annotations"]:
-        x, y, w, h = a["bbox"]
-        truth[files[a["image_id"]]].append((names[a["category_id"]], [x, y, x + w, y + h]))
-    return truth
-
-
 @pytest.fixture(scope="session")
 def pipeline() -> Pipeline:
     """The bundled detector as photos use it (the card's photo size)."""
@@ -170,39 +156,6 @@ def live_pipeline() -> Pipeline:
     return Pipeline(PipelineConfig(session=SessionConfig(purpose="live")))
 
 
-def write_video(path: Path, frames: list[np.ndarray], fps: float = 15.0) -> Path:
-    height, width = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height))
-    assert writer.isOpened(), f"OpenCV cannot write {path}"
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    return path
-
-
-BITS = 8
-
-
-def numbered_frames(count: int, size: tuple[int, int] = (640, 480)) -> list[np.ndarray]:
-    """Frames whose index is written as 8 black/white vertical bands (most significant first)."""
-    width, height = size
-    band = width // BITS
-    frames = []
-    for index in range(count):
-        frame = np.zeros((height, width, 3), np.uint8)
-        for bit in range(BITS):
-            if index >> (BITS - 1 - bit) & 1:
-                frame[:, bit * band : (bit + 1) * band] = 255
-        frames.append(frame)
-    return frames
-
-
-def frame_number(frame: np.ndarray) -> int:
-    band = frame.shape[1] // BITS
-    bits = [frame[:, b * band + 4 : (b + 1) * band - 4].mean() > 128 for b in range(BITS)]
-    return int("".join("1" if bit else "0" for bit in bits), 2)
-
-
 @pytest.fixture(scope="session")
 def office_video(photos: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 640×480 video: 20 frames of the living-room photo, then 20 of the office photo."""
@@ -211,11 +164,6 @@ def office_video(photos: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
         image = cv2.resize(cv2.imread(str(photos / name)), (640, 480))
         frames += [image] * 20
     return write_video(tmp_path_factory.mktemp("video") / "office.mp4", frames)
-
-
-def export_args(source: Path, out: Path | str, *extra: str) -> list[str]:
-    """`officescore export maskrcnn` arguments for a TorchScript source."""
-    return ["export", "maskrcnn", "--from", str(source), "--out", str(out), *extra]
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from edge.core.boxes import box_iou
 from edge.core.errors import OfficeScoreError
 from edge.core.types import Detections
 from edge.core.vocabulary import CANONICAL_ID, OTHER_ID
+from edge.inference.engines import EngineRequest
 from edge.inference.session import Detector, SessionConfig
 from edge.video.batch import read_image
 from train.classes import canonical_name
@@ -248,7 +249,11 @@ def audit(config: AuditConfig, progress: Callable[[str, int, int], None]) -> Aud
         leaks += [
             (paths[i], paths[training[0]]) for i in group if photos[i][0] != "train" and training
         ]
-    detector = Detector(SessionConfig(model_path=config.model, imgsz=config.imgsz, device="cpu"))
+    detector = Detector(
+        SessionConfig(
+            model_path=config.model, imgsz=config.imgsz, request=EngineRequest(device="cpu")
+        )
+    )
     canonical_of_class = np.array([CANONICAL_ID[canonical_name(n)] for n in names], np.int64)
     suspects: list[Suspect] = []
     low = min(config.conf, config.missing_conf)

@@ -17,6 +17,7 @@ import onnx
 import torch
 
 from edge.core.errors import OfficeScoreError
+from edge.inference.engines import EngineRequest
 from edge.inference.modelcard import ModelCard, bundled_model_path, load_card_file
 from edge.inference.session import Detector, SessionConfig
 from edge.video.batch import IMAGE_SUFFIXES, expand_inputs
@@ -197,7 +198,9 @@ def _teacher_targets(
     rows = plan.uncovered_base_rows()
     if not rows:
         return {}
-    detector = Detector(SessionConfig(model_path=model_path, imgsz=imgsz, device="cpu"))
+    detector = Detector(
+        SessionConfig(model_path=model_path, imgsz=imgsz, request=EngineRequest(device="cpu"))
+    )
     row_of_label = {label: i for i, label in enumerate(detector.card.labels)}
     targets = {}
     for image in dataset.train.images:

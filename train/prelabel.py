@@ -19,6 +19,7 @@ import numpy as np
 from edge.core.errors import OfficeScoreError
 from edge.core.types import Detections
 from edge.core.vocabulary import CANONICAL_NAMES
+from edge.inference.engines import EngineRequest
 from edge.inference.session import Detector, SessionConfig
 from edge.video.batch import IMAGE_SUFFIXES, expand_inputs, read_image
 
@@ -76,7 +77,11 @@ def label_photos(config: LabelConfig, progress: Callable[[int, int], None]) -> L
     if config.out.exists() and not config.force:
         raise OfficeScoreError(f"{config.out} exists: add --force to replace it")
     photos = list(expand_inputs(config.images, IMAGE_SUFFIXES, "images"))
-    detector = Detector(SessionConfig(model_path=config.model, imgsz=config.imgsz, device="cpu"))
+    detector = Detector(
+        SessionConfig(
+            model_path=config.model, imgsz=config.imgsz, request=EngineRequest(device="cpu")
+        )
+    )
     labels = detector.card.labels
     canonical = [CANONICAL_NAMES[int(i)] for i in detector.card.canonical_of_label]
     kept = kept_labels(tuple(labels), canonical, config.classes)

@@ -9,7 +9,6 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -17,6 +16,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from edge.core.errors import OfficeScoreError, install_hint
+from edge.inference.engine_names import Device, EngineName, Precision, Protocol
 
 if TYPE_CHECKING:  # rich is imported by the commands that print a table, when they print it
     from rich.console import Console
@@ -25,41 +25,6 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `grep … | head`
 PIPE_WIDTH = 1000  # tables into a pipe or a file keep their natural width, never wrapped
-
-
-class Device(str, Enum):
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
-    tensorrt = "tensorrt"
-
-
-class EngineName(str, Enum):
-    auto = "auto"  # the faster of ONNX Runtime and OpenVINO on this CPU, measured once
-    onnxruntime = "onnxruntime"
-    openvino = "openvino"
-    triton = "triton"
-
-
-class EngineOrRay(str, Enum):
-    """`score` and `bench` can also hand their work to Ray Data (actors run ONNX Runtime)."""
-
-    auto = "auto"
-    onnxruntime = "onnxruntime"
-    openvino = "openvino"
-    triton = "triton"
-    ray = "ray"
-
-
-class Protocol(str, Enum):
-    http = "http"
-    grpc = "grpc"
-
-
-class Precision(str, Enum):
-    fp32 = "fp32"
-    bf16 = "bf16"
-    fp16 = "fp16"
 
 
 def _as_flag(option: Any) -> Any:

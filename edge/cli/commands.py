@@ -15,11 +15,8 @@ import typer
 
 from edge.cli.cli_common import (
     EXIT_BAD_INPUT,
-    Device,
     DeviceOption,
     EachInput,
-    EngineName,
-    EngineOrRay,
     HeadlessOption,
     LoopOption,
     MaxFramesOption,
@@ -34,6 +31,7 @@ from edge.cli.cli_common import (
 )
 from edge.cli.model_options import ModelOptions, with_model_options
 from edge.core.vocabulary import plural
+from edge.inference.engine_names import Device, EngineName, EngineOrRay
 from edge.inference.zoo import BUNDLED_NAME, resolve_model
 
 if TYPE_CHECKING:  # the modules that load OpenCV and the engines are imported when a command runs

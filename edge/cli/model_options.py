@@ -15,15 +15,11 @@ from typing import Any, TypeVar
 from edge.cli.cli_common import (
     CardOption,
     ConfOption,
-    Device,
     DeviceOption,
-    EngineName,
     EngineOption,
     ImgszOption,
     ModelOption,
-    Precision,
     PrecisionOption,
-    Protocol,
     ProtocolOption,
     RubricOption,
     ServerOption,
@@ -31,9 +27,11 @@ from edge.cli.cli_common import (
     ThreadsOption,
     say,
 )
+from edge.inference.engine_names import Device, EngineName, Precision, Protocol
 from edge.inference.zoo import resolve_model
 
 if typing.TYPE_CHECKING:
+    from edge.inference.engines import EngineRequest
     from edge.inference.pipeline import PipelineConfig
     from edge.inference.session import Purpose
 
@@ -65,17 +63,25 @@ class ModelOptions:
         session = SessionConfig(
             model_path=resolve_model(self.model, say),
             card_path=self.card,
-            device=self.device.value,
-            strict=self.strict,
-            threads=self.threads,
             imgsz=self.imgsz,
             purpose=purpose,
+            request=self.engine_request(),
+        )
+        return PipelineConfig(session=session, conf=self.conf, rubric_path=self.rubric)
+
+    def engine_request(self) -> EngineRequest:
+        """The engine options as the one request every layer holds."""
+        from edge.inference.engines import EngineRequest
+
+        return EngineRequest(
             engine=self.engine.value,
+            device=self.device.value,
             precision=self.precision.value,
+            strict=self.strict,
+            threads=self.threads,
             server=self.server,
             protocol=self.protocol.value,
         )
-        return PipelineConfig(session=session, conf=self.conf, rubric_path=self.rubric)
 
 
 def with_model_options(*left_out: str) -> Callable[[Command], Command]:

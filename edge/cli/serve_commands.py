@@ -61,7 +61,15 @@ def serve(
             return
         environment = find_environment(folder)
         path = resolve_model(model, say) or bundled_model_path()
-        request = ServeRequest(path, port, grpc_port, host, max_batch, instances, threads)
+        request = ServeRequest(
+            model=path,
+            http_port=port,
+            grpc_port=grpc_port,
+            host=host,
+            max_batch=max_batch,
+            instances=instances,
+            threads=threads,
+        )
         signal.signal(signal.SIGTERM, _stop_on_sigterm)
         with running_server(environment, request, log) as process:
             say(

@@ -36,11 +36,12 @@ class Checker:
     def __init__(self, config: CheckConfig) -> None:
         self.config = config
         # the detector's idle threads must not spin: the person models run beside it
-        session = replace(config.pipeline.session, spin=False)
+        session = config.pipeline.session
+        session = replace(session, request=replace(session.request, spin=False))
         self.pipeline = Pipeline(replace(config.pipeline, session=session))
         # the small person models run best on one thread, beside the detector's
         chosen = self.pipeline.detector.engine.ran.engine  # what `auto` came to
-        request = replace(session.engine_request(), engine=chosen, precision="fp32", threads=1)
+        request = replace(session.request, engine=chosen, precision="fp32", threads=1)
         self.person_models = PersonModels(request)
         self.beside = ThreadPoolExecutor(1, thread_name_prefix="person-models")
         self._closer: tuple[Person, Person] | None = None  # the last look, looked at closer

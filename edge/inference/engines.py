@@ -21,12 +21,8 @@ import numpy as np
 
 from edge.core.errors import OfficeScoreError, first_line, install_hint
 from edge.core.paths import user_cache_root
+from edge.inference.engine_names import DEVICES, ENGINES, PRECISIONS, PROTOCOLS
 from edge.inference.modelcard import PRECISION_METADATA_KEY
-
-DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "tensorrt")
-ENGINES: tuple[str, ...] = ("onnxruntime", "openvino", "triton")
-PROTOCOLS: tuple[str, ...] = ("http", "grpc")
-PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
 
 _REQUESTED: dict[str, list[str]] = {
     "cpu": ["CPUExecutionProvider"],
@@ -36,8 +32,11 @@ _REQUESTED: dict[str, list[str]] = {
 _OPENVINO_HINT = {"fp32": "f32", "bf16": "bf16", "fp16": "f16"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EngineRequest:
+    """How to run a model: the one engine setting that sessions, bench, serve, export and the
+    command line all hold (keyword-only, never copied field by field)."""
+
     engine: str = "onnxruntime"
     device: str = "auto"
     precision: str = "fp32"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -24,7 +24,7 @@ from edge.inference.modelcard import (
     load_card_file,
     verify_sha256,
 )
-from edge.inference.postprocess import match_detections
+from edge.inference.parity import detection_parity
 
 Purpose = Literal["photo", "live"]
 
@@ -33,30 +33,9 @@ Purpose = Literal["photo", "live"]
 class SessionConfig:
     model_path: Path | None = None
     card_path: Path | None = None
-    device: str = "auto"
-    strict: bool = False
-    threads: int = 0
     imgsz: int | None = None  # None: the card's size for `purpose`
     purpose: Purpose = "photo"
-    engine: str = "onnxruntime"
-    precision: str = "fp32"
-    tensorrt_cache: Path | None = None
-    server: str | None = None  # --engine triton
-    protocol: str = "http"
-    spin: bool = True  # see EngineRequest.spin
-
-    def engine_request(self) -> EngineRequest:
-        return EngineRequest(
-            self.engine,
-            self.device,
-            self.precision,
-            self.strict,
-            self.threads,
-            self.tensorrt_cache,
-            self.server,
-            self.protocol,
-            self.spin,
-        )
+    request: EngineRequest = field(default_factory=EngineRequest)
 
 
 class Detector:
@@ -69,7 +48,7 @@ class Detector:
         card = load_card_file(model_path, config.card_path)
         if card is not None and card.sha256:
             verify_sha256(model_path, card.sha256)
-        request = config.engine_request()
+        request = config.request
         self.engine_why = ""  # with --engine auto: why this engine
         if request.engine == "auto":
             fixed = auto_without_measuring(request)
@@ -85,7 +64,7 @@ class Detector:
         # a card may leave out the input's name; a one-input graph only has one to give
         named = "name" in self.card.settings.get("input", {})
         self._single_input = None if named or len(graph_inputs) != 1 else graph_inputs[0]
-        if config.engine == "auto" and not self.engine_why:
+        if config.request.engine == "auto" and not self.engine_why:
             self.engine, self.engine_why = self._faster_engine(request, model_path)
         if config.purpose == "live":  # the first frame on screen should not wait for allocation
             self.warm_up()
@@ -136,10 +115,7 @@ class Detector:
             def same(ours: list[np.ndarray], theirs: list[np.ndarray]) -> bool:
                 a = self.adapter.decode(ours, prepared, thresholds)
                 b = self.adapter.decode(theirs, prepared, thresholds)
-                pairs = match_detections(a.xyxy, a.label, a.confidence, b.xyxy, b.label)
-                if len(pairs) != max(len(a), len(b)):
-                    return False
-                return all(float(np.abs(a.xyxy[i] - b.xyxy[j]).max()) <= 1.0 for i, j in pairs)
+                return detection_parity(a, b).at_parity
 
             return measured, same
 

@@ -32,7 +32,7 @@ TRITON_TYPES: dict[int, str] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TritonRequest:
     model: Path
     repo: Path

@@ -105,7 +105,7 @@ def find_environment(folder: Path) -> ServerEnvironment:
     return environment
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ServeRequest:
     model: Path
     http_port: int = 8000
@@ -217,11 +217,11 @@ def running_server(
         for model in [request.model, *person_models]:
             write_repository(
                 TritonRequest(
-                    model,
-                    workspace / "models",
-                    model.stem,
-                    request.max_batch,
-                    request.instances,
+                    model=model,
+                    repo=workspace / "models",
+                    name=model.stem,
+                    max_batch=request.max_batch,
+                    instances=request.instances,
                     threads=request.threads,
                     python_backend=True,
                     with_card=model == request.model,

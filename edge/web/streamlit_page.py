@@ -12,6 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from edge.core.errors import OfficeScoreError
+from edge.inference.engines import EngineRequest
 from edge.inference.modelcard import DEFAULT_CONF
 from edge.inference.pipeline import PipelineConfig
 from edge.inference.session import SessionConfig
@@ -22,7 +23,9 @@ LIGHTS = {"pass": "🟢", "warn": "🟡", "fail": "🔴", "not_checked": "⚪"}
 
 @st.cache_resource
 def load_page(model: str | None, device: str) -> Page:
-    session = SessionConfig(model_path=Path(model) if model else None, device=device)
+    session = SessionConfig(
+        model_path=Path(model) if model else None, request=EngineRequest(device=device)
+    )
     return Page(PipelineConfig(session=session))
 
 

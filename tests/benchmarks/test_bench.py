@@ -13,7 +13,7 @@ import pytest
 from benchmarks.startup import STARTUP_ROUNDS
 from edge.inference.engines import openvino_has_bf16
 from officescore.cli import app
-from tests.conftest import runner, write_video
+from tests.helpers import runner, write_video
 
 
 def test_bench_bundled_detector_with_loop_json_csv_and_plot(photos: Path, tmp_path: Path) -> None:

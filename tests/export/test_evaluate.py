@@ -12,7 +12,7 @@ from pycocotools import mask as mask_utils
 from export.parity import to_tensor
 from export.source import run_reference
 from officescore.cli import app
-from tests.conftest import HOMES, runner
+from tests.helpers import HOMES, runner
 
 
 @pytest.fixture(scope="module")

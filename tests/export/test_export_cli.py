@@ -15,8 +15,8 @@ from edge.inference.modelcard import CARD_METADATA_KEY
 from edge.inference.pipeline import Pipeline, PipelineConfig
 from edge.inference.session import SessionConfig
 from officescore.cli import app
-from tests.conftest import MASKRCNN_SIZE as SIZE
-from tests.conftest import export_args, runner
+from tests.helpers import MASKRCNN_SIZE as SIZE
+from tests.helpers import export_args, runner
 
 
 def test_export_writes_metadata_and_a_card_the_runtime_reads(exported: tuple[Path, str]) -> None:

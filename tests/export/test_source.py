@@ -8,7 +8,7 @@ import torch
 from edge.core.errors import OfficeScoreError
 from export.random_model import random_maskrcnn
 from export.source import load_torchscript, load_torchvision_model, read_hyper_parameters
-from tests.conftest import SMALL_MASKRCNN as SMALL
+from tests.helpers import SMALL_MASKRCNN as SMALL
 
 
 def test_torchscript_rebuilds_to_the_same_eager_model(scripted_model: Path) -> None:

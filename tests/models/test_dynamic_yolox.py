@@ -11,7 +11,7 @@ import numpy as np
 import onnxruntime as ort
 
 from edge.inference.modelcard import bundled_model_path
-from tests.conftest import DATA, REPO
+from tests.helpers import DATA, REPO
 
 ORIGINAL = DATA / "yolox_nano_416.onnx"
 

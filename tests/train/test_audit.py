@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from officescore.cli import app
-from tests.conftest import DATA, HOMES, runner
+from tests.helpers import DATA, HOMES, runner
 from train.audit import AuditConfig, audit
 from train.classes import canonical_name
 from train.copies import find_copies

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from edge.core.errors import OfficeScoreError
-from tests.conftest import DATA, HOMES
+from tests.helpers import DATA, HOMES
 from train.datasets import read_coco, read_dataset
 
 CCTV = DATA / "office-cctv"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from officescore.cli import app
-from tests.conftest import DATA, runner
+from tests.helpers import DATA, runner
 from train.datasets import read_splits
 
 HOMES2 = DATA / "homes2"

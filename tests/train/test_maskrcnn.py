@@ -10,7 +10,7 @@ import onnx
 
 from edge.inference.modelcard import CARD_METADATA_KEY
 from officescore.cli import app
-from tests.conftest import HOMES, MASKRCNN_SIZE, runner
+from tests.helpers import HOMES, MASKRCNN_SIZE, runner
 from train.loop import Progress, TrainConfig
 from train.maskrcnn import train_maskrcnn
 

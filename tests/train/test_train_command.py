@@ -18,7 +18,7 @@ import torch
 
 from edge.inference.modelcard import CARD_METADATA_KEY
 from officescore.cli import app
-from tests.conftest import DATA, HOMES, runner
+from tests.helpers import DATA, HOMES, runner
 
 CCTV = DATA / "office-cctv"
 SHORT = ["--imgsz", "320", "--batch", "4", "--device", "cpu"]
@@ -59,7 +59,8 @@ def test_the_trained_model_works_where_a_model_works(cctv_run: tuple[Path, str])
     card = {p.key: p.value for p in model.metadata_props}[CARD_METADATA_KEY]
     assert 'name = "yolox-nano-office-cctv"' in card and "val_AP50" in card
     photo = DATA / "photos" / "cctv_office_train283.jpg"
-    result = runner.invoke(app, ["score", str(photo), "--json", "--model", str(run / "model.onnx")])
+    model_args = ["--model", str(run / "model.onnx"), "--engine", "onnxruntime"]  # not auto's
+    result = runner.invoke(app, ["score", str(photo), "--json", *model_args])
     assert result.exit_code == 0, result.stderr
     record = json.loads(result.stdout.splitlines()[0])
     assert record["model"].startswith("yolox-nano-office-cctv")

@@ -14,7 +14,7 @@ import torch
 
 from edge.core.errors import OfficeScoreError
 from edge.inference.modelcard import bundled_model_path
-from tests.conftest import PHOTOS
+from tests.helpers import PHOTOS
 from train.augment import letterboxed
 from train.yolox_graph import class_count, raw_logits, to_torch, with_classes, write_weights
 

@@ -12,7 +12,7 @@ import pytest
 
 from edge.video.overlay import panel_width
 from officescore.cli import app
-from tests.conftest import runner, write_video
+from tests.helpers import runner, write_video
 
 LIVING_ROOM = "000000000599.jpg"
 PHOTO_PAIR = (LIVING_ROOM, "cctv_office_train283.jpg")

@@ -12,7 +12,7 @@ import tomllib
 
 from edge.core.errors import EXTRA_OF, install_hint
 from officescore.cli import app
-from tests.conftest import REPO, runner
+from tests.helpers import REPO, runner
 
 EXTRAS = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
 
@@ -76,7 +76,7 @@ def test_usage_errors_are_one_line(args: list[str], message: str) -> None:
 @pytest.mark.parametrize("command", ["score", "live", "check", "bench", "evaluate", "web"])
 def test_help_shows_flags_as_flags_and_explains_every_option(command: str) -> None:
     from officescore.cli import app
-    from tests.conftest import runner
+    from tests.helpers import runner
 
     result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from officescore.cli import app
-from tests.conftest import HOMES, REPO, runner
+from tests.helpers import HOMES, REPO, runner
 
 OFFICESCORE = [sys.executable, "-m", "officescore"]
 

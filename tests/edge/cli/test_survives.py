@@ -16,7 +16,7 @@ from onnx import TensorProto, helper
 
 from edge.inference.modelcard import bundled_model_path
 from officescore.cli import app
-from tests.conftest import runner
+from tests.helpers import runner
 
 LIVING_ROOM = "000000000599.jpg"
 

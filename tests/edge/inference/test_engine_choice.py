@@ -12,7 +12,7 @@ import pytest
 
 from edge.inference.engine_choice import CACHE_FILE, TIE
 from officescore.cli import app
-from tests.conftest import HOMES, runner
+from tests.helpers import HOMES, runner
 
 PHOTO = HOMES / "000000255165.jpg"
 

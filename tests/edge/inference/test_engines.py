@@ -13,13 +13,13 @@ from edge.inference.modelcard import bundled_model_path
 from edge.inference.pipeline import Pipeline, PipelineConfig
 from edge.inference.session import SessionConfig
 from edge.video.batch import read_image
-from tests.conftest import HOMES
+from tests.helpers import HOMES
 
 pytest.importorskip("openvino")
 
 
 def pipeline_on(engine: str, precision: str = "fp32") -> Pipeline:
-    session = SessionConfig(engine=engine, precision=precision, threads=2)
+    session = SessionConfig(request=EngineRequest(engine=engine, precision=precision, threads=2))
     return Pipeline(PipelineConfig(session=session))
 
 

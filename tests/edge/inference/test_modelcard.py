@@ -18,7 +18,7 @@ from edge.inference.modelcard import (
     verify_sha256,
 )
 from edge.inference.session import Detector, SessionConfig
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 BUNDLED_CARD = bundled_model_path().with_suffix(".toml")
 

@@ -18,7 +18,7 @@ from edge.core.errors import OfficeScoreError
 from edge.inference.engines import EngineRequest
 from edge.inference.modelcard import bundled_dir
 from edge.inference.person import PersonModels, load_cards
-from tests.conftest import DATA, HOMES, REPO
+from tests.helpers import DATA, HOMES, REPO
 
 REFERENCE = DATA / "person_reference.npz"
 TOLERANCE = {"face": 1e-4, "selfie": 1e-3}  # as the script proved them (see its docstring)

@@ -8,10 +8,10 @@ import onnxruntime as ort
 import pytest
 
 from edge.core.errors import OfficeScoreError
-from edge.inference.engines import providers_for
+from edge.inference.engines import EngineRequest, providers_for
 from edge.inference.pipeline import Pipeline
 from edge.inference.session import Detector, SessionConfig
-from tests.conftest import load_ground_truth
+from tests.helpers import load_ground_truth
 
 GPU_PROVIDERS = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
 
@@ -44,18 +44,24 @@ def test_unknown_device_is_rejected() -> None:
 
 
 def cuda_really_works() -> bool:
-    return Detector(SessionConfig(device="cuda")).provider == "CUDAExecutionProvider"
+    return (
+        Detector(SessionConfig(request=EngineRequest(device="cuda"))).provider
+        == "CUDAExecutionProvider"
+    )
 
 
 def test_cpu_session_reports_the_provider_in_use() -> None:
-    assert Detector(SessionConfig(device="cpu")).provider == "CPUExecutionProvider"
+    assert (
+        Detector(SessionConfig(request=EngineRequest(device="cpu"))).provider
+        == "CPUExecutionProvider"
+    )
 
 
 def test_cuda_without_cuda_warns_and_falls_back(capsys: pytest.CaptureFixture[str]) -> None:
     if cuda_really_works():
         pytest.skip("this machine runs CUDA; fallback cannot be observed")
     capsys.readouterr()
-    detector = Detector(SessionConfig(device="cuda"))
+    detector = Detector(SessionConfig(request=EngineRequest(device="cuda")))
     assert detector.provider == "CPUExecutionProvider"
     assert (
         "warning: cuda asked for CUDAExecutionProvider but ONNX Runtime runs on CPU"
@@ -67,7 +73,7 @@ def test_cuda_without_cuda_fails_under_strict() -> None:
     if "CUDAExecutionProvider" in ort.get_available_providers() and cuda_really_works():
         pytest.skip("this machine runs CUDA")
     with pytest.raises(OfficeScoreError, match="--strict"):
-        Detector(SessionConfig(device="cuda", strict=True))
+        Detector(SessionConfig(request=EngineRequest(device="cuda", strict=True)))
 
 
 @pytest.mark.parametrize("content", [b"", b"not an onnx model at all", None])

@@ -14,8 +14,7 @@ from click.testing import Result
 
 from edge.inference.modelcard import bundled_model_path
 from officescore.cli import app
-from tests.conftest import runner
-from tests.http_server import FileServer, Served, file_server
+from tests.helpers import FileServer, Served, file_server, runner
 
 MODEL = bundled_model_path().read_bytes()  # a real model, so a pulled one can score a photo
 LIVING_ROOM = "000000000599.jpg"

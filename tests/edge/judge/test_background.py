@@ -20,8 +20,8 @@ from edge.judge.background_rules import RollingCheck, check_frame
 from edge.judge.check_thresholds import load_check_thresholds
 from edge.judge.rubric import load_rubric, score_detections
 from officescore.cli import app
-from tests.conftest import runner, write_video
 from tests.edge.core.test_types import make
+from tests.helpers import runner, write_video
 
 CONFIG = load_check_thresholds(
     bundled_dir() / "check.toml", load_rubric(bundled_dir() / "rubric.toml").places

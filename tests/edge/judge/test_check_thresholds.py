@@ -12,7 +12,7 @@ from edge.core.errors import OfficeScoreError
 from edge.inference.modelcard import bundled_dir
 from edge.judge.check_thresholds import SECTIONS, load_check_thresholds
 from officescore.cli import app
-from tests.conftest import runner
+from tests.helpers import runner
 
 BUNDLED = (bundled_dir() / "check.toml").read_text(encoding="utf-8")
 

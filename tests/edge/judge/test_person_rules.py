@@ -17,7 +17,7 @@ from edge.inference.checker import CheckConfig, Checker
 from edge.inference.pipeline import PipelineConfig
 from edge.judge.person_rules import head_pose
 from officescore.cli import app
-from tests.conftest import HOMES, runner
+from tests.helpers import HOMES, runner
 
 PERSON_CRITERIA = {"lighting", "backlight", "framing", "camera_angle", "distance", "sharpness"}
 

@@ -27,8 +27,8 @@ from edge.judge.picture_rules import (
 )
 from edge.judge.rubric import load_rubric
 from officescore.cli import app
-from tests.conftest import HOMES, PHOTOS, runner
 from tests.edge.judge.test_background import ALL, YOU, you_at
+from tests.helpers import HOMES, PHOTOS, runner
 
 CONFIG = load_check_thresholds(
     bundled_dir() / "check.toml", load_rubric(bundled_dir() / "rubric.toml").places

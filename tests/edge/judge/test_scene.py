@@ -21,8 +21,8 @@ from edge.judge.check_thresholds import load_check_thresholds
 from edge.judge.rubric import load_rubric, score_counts
 from edge.judge.scene import read_scene
 from edge.video.batch import read_image
-from tests.conftest import DATA, HOMES
 from tests.edge.judge.test_rubric import by_id, counts
+from tests.helpers import DATA, HOMES
 
 HOMES2 = DATA / "homes2"
 OFFICESCORE = [sys.executable, "-m", "officescore"]

@@ -15,7 +15,7 @@ from edge.inference.pipeline import Pipeline
 from edge.runs.calibration import calibrate, read_ratings
 from edge.video.batch import read_image
 from officescore.cli import app
-from tests.conftest import DATA, HOMES, runner
+from tests.helpers import DATA, HOMES, runner
 
 RATINGS = {r.file: r for r in read_ratings(HOMES / "ratings.tsv")}
 NOT_WORKPLACES = [f for f, r in RATINGS.items() if r.high <= 30]  # bedrooms, the living room

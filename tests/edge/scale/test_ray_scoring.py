@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import HOMES, PHOTOS, write_video
+from tests.helpers import HOMES, PHOTOS, write_video
 
 pytest.importorskip("ray")
 pytest.importorskip("pyarrow")

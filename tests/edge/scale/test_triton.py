@@ -26,11 +26,12 @@ import psutil
 import pytest
 
 from edge.core.errors import OfficeScoreError
+from edge.inference.engines import EngineRequest
 from edge.inference.session import Detector, SessionConfig
 from edge.scale.triton_server import ServerEnvironment, environment_folder, find_environment
 from officescore.cli import app
-from tests.conftest import HOMES, REPO, runner
 from tests.edge.web.test_web import free_port
+from tests.helpers import HOMES, REPO, runner
 
 
 @pytest.fixture(scope="module")
@@ -297,7 +298,8 @@ def test_the_servers_raw_outputs_equal_onnx_runtimes(server: Server, protocol: s
     local = Detector(SessionConfig(purpose="live"))
     remote = Detector(
         SessionConfig(
-            purpose="live", engine="triton", server=f"127.0.0.1:{port}", protocol=protocol
+            purpose="live",
+            request=EngineRequest(engine="triton", server=f"127.0.0.1:{port}", protocol=protocol),
         )
     )
     frame = cv2.imread(str(HOMES / "000000255165.jpg"))

@@ -8,7 +8,7 @@ import pytest
 
 from edge.core.errors import OfficeScoreError
 from edge.video.capture import FrameSource, resolve_source
-from tests.conftest import frame_number, numbered_frames, write_video
+from tests.helpers import frame_number, numbered_frames, write_video
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import cv2
 
 from edge.video.overlay import annotated_size
 from officescore.cli import app
-from tests.conftest import REPO, runner
+from tests.helpers import REPO, runner
 
 PERSON_CRITERIA = ("lighting", "backlight", "framing", "camera_angle", "distance", "sharpness")
 

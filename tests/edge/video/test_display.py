@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.conftest import write_video
+from tests.helpers import write_video
 
 
 @pytest.fixture

@@ -75,12 +75,15 @@ def test_realtime_playback_drops_frames_rather_than_lagging(
 def test_slow_model_runs_beside_the_display(
     exported: tuple[Path, str], photos: Path, tmp_path: Path
 ) -> None:
+    from edge.inference.engines import EngineRequest
     from edge.inference.pipeline import PipelineConfig
     from edge.inference.session import SessionConfig
-    from tests.conftest import write_video
+    from tests.helpers import write_video
 
     model, _ = exported
-    slow = Pipeline(PipelineConfig(session=SessionConfig(model_path=model, threads=1)))
+    slow = Pipeline(
+        PipelineConfig(session=SessionConfig(model_path=model, request=EngineRequest(threads=1)))
+    )
     image = cv2.resize(cv2.imread(str(photos / "000000000599.jpg")), (320, 240))
     video = write_video(tmp_path / "call.mp4", [image] * 45, fps=15)
     recording = tmp_path / "shown.mp4"

@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import psutil
+import pytest
 
 from edge.inference.pipeline import Pipeline, PipelineConfig
 from edge.inference.session import SessionConfig
@@ -34,6 +35,7 @@ class MemorySampler(io.TextIOBase):
         return len(text)
 
 
+@pytest.mark.soak
 def test_ten_thousand_frames_keep_memory_flat(photos: Path, tmp_path: Path) -> None:
     pipeline = Pipeline(PipelineConfig(session=SessionConfig(purpose="live", imgsz=SOAK_IMGSZ)))
     video = tmp_path / "soak.mp4"

@@ -19,7 +19,7 @@ from edge.core.errors import OfficeScoreError
 from edge.inference.pipeline import PipelineConfig
 from edge.video.overlay import panel_width
 from edge.web.photo_page import Page, decode_upload
-from tests.conftest import HOMES, REPO
+from tests.helpers import HOMES, REPO
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest
 from edge.inference.modelcard import bundled_model_path
 from edge.scale.triton_repository import graph_tensors
 from officescore.cli import app
-from tests.conftest import runner
+from tests.helpers import runner
 
 model_config_pb2 = pytest.importorskip("tritonclient.grpc.model_config_pb2")
 text_format = pytest.importorskip("google.protobuf.text_format")

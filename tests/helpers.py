@@ -1,14 +1,82 @@
-"""A real HTTP server on 127.0.0.1 for download tests: files by path, with the behaviours a
-download must survive (truncation, slowness, redirects, ranges), and a log of requests."""
+"""What the tests share besides fixtures: the data's paths, the CLI runner, video and frame
+makers, and a real HTTP server on 127.0.0.1 for the download tests (files by path, with the
+behaviours a download must survive: truncation, slowness, redirects, ranges; a log of
+requests)."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import cv2
+import numpy as np
+from typer.testing import CliRunner
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "tests" / "data"
+PHOTOS = DATA / "photos"  # the two CC BY photos, with COCO ground truth
+HOMES = DATA / "homes"  # ten home offices and bedrooms, CC BY / CC BY-SA, with ratings
+SHARED_PHOTOS = REPO.parent / "shared" / "photos"  # NC/ND photos: only used when present
+MASKRCNN_SIZE = "240x320"
+SMALL_MASKRCNN = {"min_size": 240, "max_size": 320, "rpn_post_nms_top_n_test": 100}
+
+runner = CliRunner()
+
+
+def load_ground_truth(folder: Path) -> dict[str, list[tuple[str, list[float]]]]:
+    """file name → [(COCO category name, xyxy box)] from `folder`/annotations.json."""
+    data = json.loads((folder / "annotations.json").read_text())
+    names = {c["id"]: c["name"] for c in data["categories"]}
+    files = {image["id"]: image["file_name"] for image in data["images"]}
+    truth: dict[str, list[tuple[str, list[float]]]] = {name: [] for name in files.values()}
+    for a in data["annotations"]:
+        x, y, w, h = a["bbox"]
+        truth[files[a["image_id"]]].append((names[a["category_id"]], [x, y, x + w, y + h]))
+    return truth
+
+
+def write_video(path: Path, frames: list[np.ndarray], fps: float = 15.0) -> Path:
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height))
+    assert writer.isOpened(), f"OpenCV cannot write {path}"
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+BITS = 8
+
+
+def numbered_frames(count: int, size: tuple[int, int] = (640, 480)) -> list[np.ndarray]:
+    """Frames whose index is written as 8 black/white vertical bands (most significant first)."""
+    width, height = size
+    band = width // BITS
+    frames = []
+    for index in range(count):
+        frame = np.zeros((height, width, 3), np.uint8)
+        for bit in range(BITS):
+            if index >> (BITS - 1 - bit) & 1:
+                frame[:, bit * band : (bit + 1) * band] = 255
+        frames.append(frame)
+    return frames
+
+
+def frame_number(frame: np.ndarray) -> int:
+    band = frame.shape[1] // BITS
+    bits = [frame[:, b * band + 4 : (b + 1) * band - 4].mean() > 128 for b in range(BITS)]
+    return int("".join("1" if bit else "0" for bit in bits), 2)
+
+
+def export_args(source: Path, out: Path | str, *extra: str) -> list[str]:
+    """`officescore export maskrcnn` arguments for a TorchScript source."""
+    return ["export", "maskrcnn", "--from", str(source), "--out", str(out), *extra]
 
 
 @dataclass
