@@ -10,7 +10,7 @@ import statistics
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from edge.core.errors import OfficeScoreError
@@ -48,14 +48,7 @@ class CallCheckSpeed:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "video": self.video,
-            "live_fps": list(self.live_fps),
-            "check_fps": list(self.check_fps),
-            "share": round(self.share, 3),
-            "target": TARGET,
-            "met": self.met,
-        }
+        return {**asdict(self), "share": round(self.share, 3), "target": TARGET, "met": self.met}
 
 
 def _fps(command: str, video: str, options: list[str]) -> float:

@@ -89,6 +89,21 @@ def decode(encoded: np.ndarray) -> np.ndarray:
     return image
 
 
+def decoding_then(
+    spec: BenchSpec, photo: Path | None, work: Callable[[np.ndarray], dict[str, float]]
+) -> Callable[[], dict[str, float]]:
+    """A timed step as a camera's frames arrive: the row's frame decoded from JPEG (timed as
+    `decode`), then `work` on it (its own stages)."""
+    encoded = cv2.imencode(".jpg", frame_for(spec.size, photo))[1]
+
+    def step() -> dict[str, float]:
+        started = time.perf_counter()
+        image = decode(encoded)
+        return {"decode": (time.perf_counter() - started) * 1e3, **work(image)}
+
+    return step
+
+
 def onnx_precision(model_path: Path) -> str:
     proto = onnx.load(str(model_path), load_external_data=False)
     if any(node.op_type in ("QuantizeLinear", "DequantizeLinear") for node in proto.graph.node):
@@ -149,28 +164,24 @@ def bench_onnx(model_path: Path | None, spec: BenchSpec, photo: Path | None) -> 
             )
         )
     )
-    encoded = cv2.imencode(".jpg", frame_for(spec.size, photo))[1]
     found = [0]
     last: list[Detections] = []
 
-    def step() -> dict[str, float]:
-        started = time.perf_counter()
-        image = decode(encoded)
-        decoded = time.perf_counter()
+    def work(image: np.ndarray) -> dict[str, float]:
         result = pipeline.analyze(image)
         drawn_from = time.perf_counter()
         annotate(image, result.detections, result.score, pipeline.provider)
         found[0] = len(result.detections)
         last[:] = [result.detections]
         timings = {**result.timings_ms, "overlay": (time.perf_counter() - drawn_from) * 1e3}
-        overhead = sum(timings[stage] for stage in OVERHEAD_STAGES)
-        return {"decode": (decoded - started) * 1e3, **timings, "overhead": overhead}
+        return {**timings, "overhead": sum(timings[stage] for stage in OVERHEAD_STAGES)}
 
     def finish(stages: dict[str, list[float]]) -> BenchResult:
         adapter = pipeline.detector.adapter
         if hasattr(adapter, "uncertain_band"):  # parity's frame, its uncertain pixels kept
             adapter.uncertain_band = MASK_PARITY_BAND
-            last[:] = [pipeline.analyze(decode(encoded)).detections]
+            jpeg = cv2.imencode(".jpg", frame_for(spec.size, photo))[1]
+            last[:] = [pipeline.analyze(decode(jpeg)).detections]
         ran = pipeline.detector.engine.ran
         model_precision = onnx_precision(pipeline.detector.card.model_path)
         return BenchResult(
@@ -187,7 +198,7 @@ def bench_onnx(model_path: Path | None, spec: BenchSpec, photo: Path | None) -> 
             last[0] if last else None,
         )
 
-    return Timed(step, finish)
+    return Timed(decoding_then(spec, photo, work), finish)
 
 
 def bench_torchscript(model_path: Path, spec: BenchSpec, photo: Path | None) -> Timed:
@@ -208,12 +219,9 @@ def bench_torchscript(model_path: Path, spec: BenchSpec, photo: Path | None) -> 
         raise OfficeScoreError(f"--device {spec.request.device}: this torch build sees no CUDA GPU")
     target = torch.device("cuda" if on_gpu else "cpu")
     model = source.reference.to(target)
-    encoded = cv2.imencode(".jpg", frame_for(spec.size, photo))[1]
     found = [0]
 
-    def step() -> dict[str, float]:
-        started = time.perf_counter()
-        image = decode(encoded)
+    def work(image: np.ndarray) -> dict[str, float]:
         decoded = time.perf_counter()
         tensor = torch.from_numpy(to_tensor(image)).to(target)
         prepared = time.perf_counter()
@@ -222,7 +230,6 @@ def bench_torchscript(model_path: Path, spec: BenchSpec, photo: Path | None) -> 
             torch.cuda.synchronize()  # CUDA returns before the kernels finish
         found[0] = len(output["boxes"])
         return {
-            "decode": (decoded - started) * 1e3,
             "preprocess": (prepared - decoded) * 1e3,
             "inference": (time.perf_counter() - prepared) * 1e3,
         }
@@ -241,7 +248,7 @@ def bench_torchscript(model_path: Path, spec: BenchSpec, photo: Path | None) -> 
             peak_rss_mb(),
         )
 
-    return Timed(step, finish, lambda: torch.set_num_threads(threads))
+    return Timed(decoding_then(spec, photo, work), finish, lambda: torch.set_num_threads(threads))
 
 
 def bench_person(spec: BenchSpec, photo: Path | None) -> Timed:
@@ -251,16 +258,12 @@ def bench_person(spec: BenchSpec, photo: Path | None) -> Timed:
 
     request = spec.request
     models = PersonModels(request)
-    encoded = cv2.imencode(".jpg", frame_for(spec.size, photo))[1]
     found = [0]
 
-    def step() -> dict[str, float]:
-        started = time.perf_counter()
-        image = decode(encoded)
-        decoded = time.perf_counter()
+    def work(image: np.ndarray) -> dict[str, float]:
         seen = models.see(image)
         found[0] = len(seen.faces)
-        return {"decode": (decoded - started) * 1e3, **seen.timings_ms}
+        return seen.timings_ms
 
     def finish(stages: dict[str, list[float]]) -> BenchResult:
         ran = models.detector.engine.ran
@@ -277,4 +280,4 @@ def bench_person(spec: BenchSpec, photo: Path | None) -> Timed:
             peak_rss_mb(),
         )
 
-    return Timed(step, finish)
+    return Timed(decoding_then(spec, photo, work), finish)

@@ -18,6 +18,9 @@ import cv2
 import numpy as np
 from typer.testing import CliRunner
 
+from edge.core.types import Detections
+from edge.core.vocabulary import CANONICAL_ID
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data"
 PHOTOS = DATA / "photos"  # the two CC BY photos, with COCO ground truth
@@ -39,6 +42,16 @@ def load_ground_truth(folder: Path) -> dict[str, list[tuple[str, list[float]]]]:
         x, y, w, h = a["bbox"]
         truth[files[a["image_id"]]].append((names[a["category_id"]], [x, y, x + w, y + h]))
     return truth
+
+
+def placed(*objects: tuple[str, list[float]]) -> Detections:
+    """Detections of `(name, box)` pairs, at confidence 0.9 each."""
+    return Detections(
+        xyxy=np.array([box for _, box in objects], np.float32).reshape(-1, 4),
+        confidence=np.full(len(objects), 0.9, np.float32),
+        class_id=np.array([CANONICAL_ID[name] for name, _ in objects], np.int32),
+        label=np.array([name for name, _ in objects]),
+    )
 
 
 def write_video(path: Path, frames: list[np.ndarray], fps: float = 15.0) -> Path:

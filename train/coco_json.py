@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from edge.core.errors import OfficeScoreError
-from train.labels import LabelledSet, ReadCounts, cleaned, image_size
+from train.labels import LabelledSet, ReadCounts, cleaned, image_size, read_document
 
 
 def read_coco(
@@ -19,12 +19,7 @@ def read_coco(
 ) -> LabelledSet:
     """COCO instances JSON; images are found beside it or in an `images/` folder beside it."""
     counts = counts if counts is not None else ReadCounts()
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise OfficeScoreError(f"cannot read {path}: {error}") from None
-    except json.JSONDecodeError as error:
-        raise OfficeScoreError(f"{path}: not valid JSON ({error})") from None
+    data = read_document(path, json.loads, json.JSONDecodeError, "JSON")
     if not isinstance(data, dict) or not isinstance(data.get("images"), list):
         raise OfficeScoreError(f"{path}: not COCO instances JSON (no `images` list)")
     categories = _coco_categories(path, data)

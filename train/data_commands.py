@@ -10,22 +10,14 @@ from typing import Annotated
 
 import typer
 
-from edge.cli.cli_common import (
-    EXIT_BAD_INPUT,
-    FlagHelpGroup,
-    ModelOption,
-    flag,
-    optional_dependencies,
-    say,
-    stdout,
-    user_errors,
-)
+from edge.cli import cli_common
+from edge.cli.cli_common import ModelOption, flag, say, stdout, user_errors
 from edge.core.errors import OfficeScoreError
 from edge.inference.zoo import resolve_model
 from train.commands import DataArgument, data_name, run_folder
 
 data_app = typer.Typer(
-    cls=FlagHelpGroup,
+    cls=cli_common.FlagHelpGroup,
     no_args_is_help=True,
     add_completion=False,
     help="Know your labelled photos: what they hold, their copies, their suspect labels.",
@@ -78,7 +70,7 @@ def audit(
 
     A report folder holds a picture per suspect (the label and the model's box) and an index
     page; --json prints the report."""
-    with user_errors(), optional_dependencies():
+    with user_errors(), cli_common.optional_dependencies():
         import json
 
         from train.audit import AuditConfig
@@ -129,7 +121,7 @@ def label(
     force: Annotated[bool, flag(help="Replace --out if it exists.")] = False,
 ) -> None:
     """Pre-label photos with a model, to correct in CVAT or Label Studio and train on."""
-    with user_errors(), optional_dependencies():
+    with user_errors(), cli_common.optional_dependencies():
         from train.prelabel import LabelConfig, label_photos
 
         if output_format not in FORMATS:
@@ -156,4 +148,4 @@ def label(
             "correct them before training"
         )
         if summary.failed:
-            raise typer.Exit(EXIT_BAD_INPUT)
+            raise typer.Exit(cli_common.EXIT_BAD_INPUT)

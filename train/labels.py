@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -60,6 +62,20 @@ class LabelledSet:
 
     def subset(self, keep: list[int]) -> LabelledSet:
         return LabelledSet(self.names, tuple(self.images[i] for i in keep))
+
+
+def read_document(
+    path: Path, parse: Callable[[str], Any], invalid: type[Exception], kind: str
+) -> Any:
+    """`path` parsed as a `kind` document (JSON, YAML); an unreadable or invalid one is one
+    line naming it, with the parser's first line of why."""
+    try:
+        return parse(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise OfficeScoreError(f"cannot read {path}: {error}") from None
+    except invalid as error:
+        why = str(error).splitlines()[0]
+        raise OfficeScoreError(f"{path}: not valid {kind} ({why})") from None
 
 
 def image_size(path: Path) -> tuple[int, int]:

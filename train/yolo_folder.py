@@ -9,18 +9,21 @@ from pathlib import Path
 import numpy as np
 
 from edge.core.errors import OfficeScoreError
-from train.labels import IMAGE_SUFFIXES, LabelledImage, LabelledSet, ReadCounts, cleaned, image_size
+from train.labels import (
+    IMAGE_SUFFIXES,
+    LabelledImage,
+    LabelledSet,
+    ReadCounts,
+    cleaned,
+    image_size,
+    read_document,
+)
 
 
 def read_yolo(data_yaml: Path, counts: ReadCounts) -> dict[str, LabelledSet]:
     import yaml
 
-    try:
-        spec = yaml.safe_load(data_yaml.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise OfficeScoreError(f"cannot read {data_yaml}: {error}") from None
-    except yaml.YAMLError as error:
-        raise OfficeScoreError(f"{data_yaml}: not valid YAML ({first_mark(error)})") from None
+    spec = read_document(data_yaml, yaml.safe_load, yaml.YAMLError, "YAML")
     if not isinstance(spec, dict):
         raise OfficeScoreError(f"{data_yaml}: expected keys train, val and names")
     names = spec.get("names")
@@ -43,10 +46,6 @@ def read_yolo(data_yaml: Path, counts: ReadCounts) -> dict[str, LabelledSet]:
             raise OfficeScoreError(f"{data_yaml}: no images in {folder}")
         splits[split] = LabelledSet(tuple(str(n) for n in names), tuple(images))
     return splits
-
-
-def first_mark(error: Exception) -> str:
-    return str(error).splitlines()[0]
 
 
 def _yolo_images(folder: Path) -> list[Path]:

@@ -9,20 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from edge.cli.cli_common import (
-    EXIT_BAD_INPUT,
-    EachInput,
-    HeadlessOption,
-    LoopOption,
-    MaxFramesOption,
-    RealtimeOption,
-    RecordOption,
-    flag,
-    say,
-    stdout,
-    user_errors,
-)
-from edge.cli.model_options import ModelOptions, with_model_options
+from edge.cli.cli_common import EXIT_BAD_INPUT, EachInput, flag, say, stdout, user_errors
+from edge.cli.model_options import LiveOptions, ModelOptions, with_live_options, with_model_options
 from edge.core.errors import OfficeScoreError
 
 if TYPE_CHECKING:
@@ -40,6 +28,7 @@ _CHECK_MARKS = {
 
 
 @with_model_options("rubric")  # the check has its own thresholds
+@with_live_options()
 def check(
     photos: Annotated[list[Path] | None, typer.Argument(help="Photos of your background.")] = None,
     source: Annotated[
@@ -55,23 +44,18 @@ def check(
     explain: Annotated[bool, flag("--explain", help="Print the thresholds and stop.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write annotated photos to this folder.")] = None,
     window: Annotated[float, typer.Option(min=0.1, help="Live: seconds the verdict covers.")] = 3.0,
-    headless: HeadlessOption = False,
-    max_frames: MaxFramesOption = None,
-    record: RecordOption = None,
-    loop: LoopOption = False,
-    realtime: RealtimeOption = True,
     thresholds: Annotated[
         Path | None, typer.Option(help="Thresholds TOML (default: bundled).")
     ] = None,
     *,
     options: ModelOptions,
+    live: LiveOptions,
 ) -> None:
     """Check how you look on a video call: pass, warn or fail per criterion, with the reason.
 
     Exit 0: nothing fails, 1: something fails, 2: bad input."""
     from edge.inference.checker import CheckConfig, Checker
     from edge.video.batch import check_image, expand_inputs, prepare_out_dir
-    from edge.video.loop import LiveConfig, run_live
     from edge.video.stages import CheckStage
 
     failures: list[str] = []
@@ -89,19 +73,7 @@ def check(
         if out:
             prepare_out_dir(out)
         if source is not None:
-            live = LiveConfig(
-                source=source,
-                realtime=realtime,
-                headless=headless or json_output,
-                max_frames=max_frames,
-                record=record,
-                loop=loop,
-                json_lines=json_output or not sys.stdout.isatty(),
-            )
-            summary = run_live(live, CheckStage(checker), sys.stdout, lambda t: say(f"note: {t}"))
-            say(summary.line())
-            if summary.lost:
-                say(f"warning: {summary.lost}")
+            summary = live.run(CheckStage(checker), source, json_output)
             final = summary.last
             if final and final.check:
                 failures += [f"{v.title} (live)" for v in final.check.failures]

@@ -17,19 +17,14 @@ from edge.cli.cli_common import (
     EXIT_BAD_INPUT,
     DeviceOption,
     EachInput,
-    HeadlessOption,
-    LoopOption,
-    MaxFramesOption,
     ModelOption,
-    RealtimeOption,
-    RecordOption,
     flag,
     optional_dependencies,
     say,
     stdout,
     user_errors,
 )
-from edge.cli.model_options import ModelOptions, with_model_options
+from edge.cli.model_options import LiveOptions, ModelOptions, with_live_options, with_model_options
 from edge.core.vocabulary import plural
 from edge.inference.engine_names import Device, EngineName, EngineOrRay
 from edge.inference.zoo import BUNDLED_NAME, resolve_model
@@ -168,6 +163,7 @@ def _print_result(result: Result) -> None:
 
 
 @with_model_options()
+@with_live_options()
 def live(
     source: Annotated[
         str,
@@ -175,38 +171,19 @@ def live(
             help="Camera index, video file, stream URL, 'demo', or 'auto' (camera 0, else demo)."
         ),
     ] = "auto",
-    headless: HeadlessOption = False,
     json_output: Annotated[
-        bool, flag("--json", help="Headless: a JSON line per frame even on a terminal.")
+        bool, flag("--json", help="No window: a JSON line per frame, even on a terminal.")
     ] = False,
-    max_frames: MaxFramesOption = None,
-    record: RecordOption = None,
-    loop: LoopOption = False,
-    realtime: RealtimeOption = True,
     *,
     options: ModelOptions,
+    live: LiveOptions,
 ) -> None:
     """Score a webcam, stream or video live, in a window or as JSON lines."""
     from edge.inference.pipeline import Pipeline
-    from edge.video.loop import LiveConfig, run_live
     from edge.video.stages import ScoreStage
 
     with user_errors():
-        pipeline = Pipeline(options.pipeline_config("live"))
-        live_config = LiveConfig(
-            source=source,
-            realtime=realtime,
-            headless=headless,
-            max_frames=max_frames,
-            record=record,
-            loop=loop,
-            json_lines=json_output or not sys.stdout.isatty(),
-        )
-        stage = ScoreStage(pipeline)
-        summary = run_live(live_config, stage, sys.stdout, lambda text: say(f"note: {text}"))
-        say(summary.line())
-        if summary.lost:
-            say(f"warning: {summary.lost}")
+        live.run(ScoreStage(Pipeline(options.pipeline_config("live"))), source, json_output)
 
 
 def web(

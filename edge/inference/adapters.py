@@ -12,15 +12,8 @@ import numpy as np
 
 from edge.core.errors import OfficeScoreError
 from edge.core.types import Detections
+from edge.inference import postprocess
 from edge.inference.modelcard import ModelCard
-from edge.inference.postprocess import (
-    Letterbox,
-    decode_yolox,
-    grid_points,
-    nms_per_class,
-    paste_masks,
-    scale_boxes,
-)
 
 
 @dataclass(frozen=True)
@@ -61,8 +54,8 @@ class YoloxAdapter:
             ) from None
         self.card = card
         self.size = (height, width)
-        self.offsets, self.strides = grid_points(height, width, strides)
-        self.letterbox = Letterbox(height, width, self.pad_value)
+        self.offsets, self.strides = postprocess.grid_points(height, width, strides)
+        self.letterbox = postprocess.Letterbox(height, width, self.pad_value)
         self.labels = np.asarray(card.labels)
 
     def prepare(self, frame: np.ndarray) -> Prepared:
@@ -77,12 +70,14 @@ class YoloxAdapter:
                 f"model output {outputs[0].shape} does not fit card {self.card.name} "
                 f"({len(self.offsets)} points × {5 + len(self.card.labels)} values)"
             )
-        boxes, scores, class_index = decode_yolox(raw, self.offsets, self.strides, conf.min())
+        boxes, scores, class_index = postprocess.decode_yolox(
+            raw, self.offsets, self.strides, conf.min()
+        )
         confident = scores >= conf[class_index]
         boxes, scores, class_index = boxes[confident], scores[confident], class_index[confident]
-        keep = nms_per_class(boxes, scores, class_index, self.nms_iou)
+        keep = postprocess.nms_per_class(boxes, scores, class_index, self.nms_iou)
         return Detections(
-            xyxy=scale_boxes(boxes[keep], prepared.scale_xy, prepared.frame_hw),
+            xyxy=postprocess.scale_boxes(boxes[keep], prepared.scale_xy, prepared.frame_hw),
             confidence=scores[keep],
             class_id=self.card.canonical_of_label[class_index[keep]],
             label=self.labels[class_index[keep]],
@@ -130,13 +125,15 @@ class MaskRCNNAdapter:
         keep = known & (scores >= conf[np.where(known, labels, 0)])
         keep &= np.isfinite(boxes).all(axis=1)
         class_index = labels[keep].astype(np.int64)
-        frame_boxes = scale_boxes(boxes[keep], prepared.scale_xy, prepared.frame_hw)
+        frame_boxes = postprocess.scale_boxes(boxes[keep], prepared.scale_xy, prepared.frame_hw)
         return Detections(
             xyxy=frame_boxes,
             confidence=scores[keep].astype(np.float32),
             class_id=self.card.canonical_of_label[class_index],
             label=self.labels[class_index],
-            mask=paste_masks(masks[keep], frame_boxes, prepared.frame_hw, band=self.uncertain_band),
+            mask=postprocess.paste_masks(
+                masks[keep], frame_boxes, prepared.frame_hw, band=self.uncertain_band
+            ),
         )
 
 

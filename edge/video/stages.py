@@ -13,6 +13,7 @@ from edge.core.results import Result
 from edge.inference.checker import Checker, Looked
 from edge.inference.pipeline import Pipeline
 from edge.judge.background_rules import RollingCheck
+from edge.judge.rubric import RollingScore
 from edge.video.capture import Frame
 
 # The person models see every third frame (5 times a second on a 15 fps camera: the verdict
@@ -36,6 +37,20 @@ class Stage(Protocol):
         ...
 
 
+def scored(
+    pipeline: Pipeline, frame: Frame, source: str, rolling: RollingScore | None = None
+) -> Result:
+    """The detector and the score on one live frame (`rolling`: smoothed over time)."""
+    return pipeline.analyze(
+        frame.image,
+        source=source,
+        kind="frame",
+        rolling=rolling,
+        frame_index=frame.index,
+        timestamp=frame.timestamp,
+    )
+
+
 class ScoreStage:
     """The office score, smoothed over time; one frame at a time."""
 
@@ -48,14 +63,7 @@ class ScoreStage:
         self.rolling = pipeline.rolling()
 
     def submit(self, frame: Frame, source: str) -> Pending:
-        result = self.pipeline.analyze(
-            frame.image,
-            source=source,
-            kind="frame",
-            rolling=self.rolling,
-            frame_index=frame.index,
-            timestamp=frame.timestamp,
-        )
+        result = scored(self.pipeline, frame, source, self.rolling)
         return lambda: result
 
 
@@ -82,14 +90,9 @@ class CheckStage:
         reuse = None if fresh else self._looked
         self._looked = looked = checker.beside.submit(checker.look, frame.image, follow, reuse)
         self._count += 1
-        scored = self.pipeline.analyze(
-            frame.image,
-            source=source,
-            kind="frame",
-            frame_index=frame.index,
-            timestamp=frame.timestamp,
+        judged = checker.beside.submit(
+            self._judge, frame, scored(self.pipeline, frame, source), looked, fresh
         )
-        judged = checker.beside.submit(self._judge, frame, scored, looked, fresh)
         return judged.result
 
     def _judge(self, frame: Frame, scored: Result, looked: Future[Looked], fresh: bool) -> Result:

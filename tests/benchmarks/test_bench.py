@@ -68,19 +68,8 @@ def test_bench_computes_speedup_against_a_torchscript_baseline(
     scripted_model: Path, exported: tuple[Path, str]
 ) -> None:
     model, _ = exported
-    args = [
-        "bench",
-        "--torchscript",
-        str(scripted_model),
-        "--model",
-        str(model),
-        "--size",
-        "240x320",
-        "--iterations",
-        "2",
-        "--warmup",
-        "1",
-    ]
+    timing = ["--size", "240x320", "--iterations", "2", "--warmup", "1"]
+    args = ["bench", "--torchscript", str(scripted_model), "--model", str(model), *timing]
     table = runner.invoke(app, args)
     assert table.exit_code == 0, table.stderr
     assert "speed-up vs TorchScript" in table.stdout and "×" in table.stdout

@@ -127,20 +127,8 @@ def test_new_classes_learn_from_real_labels_and_the_rubric_judges_them(tmp_path:
 
 
 def test_ctrl_c_leaves_a_whole_checkpoint_and_resume_finishes_the_run(tmp_path: Path) -> None:
-    command = [
-        sys.executable,
-        "-m",
-        "officescore",
-        "train",
-        str(CCTV),
-        "--runs",
-        str(tmp_path),
-        "--name",
-        "cut",
-        "--epochs",
-        "3",
-        *SHORT,
-    ]
+    train_cut = ["train", str(CCTV), "--runs", str(tmp_path), "--name", "cut", "--epochs", "3"]
+    command = [sys.executable, "-m", "officescore", *train_cut, *SHORT]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
     last = tmp_path / "cut" / "last.pt"
@@ -155,21 +143,7 @@ def test_ctrl_c_leaves_a_whole_checkpoint_and_resume_finishes_the_run(tmp_path: 
     assert "--resume --name cut" in stderr and "Traceback" not in stderr
     finished = torch.load(last, weights_only=True)["epoch"]
     assert finished >= 1
-    resumed = runner.invoke(
-        app,
-        [
-            "train",
-            str(CCTV),
-            "--runs",
-            str(tmp_path),
-            "--name",
-            "cut",
-            "--epochs",
-            "3",
-            "--resume",
-            *SHORT,
-        ],
-    )
+    resumed = runner.invoke(app, [*train_cut, "--resume", *SHORT])
     assert resumed.exit_code == 0, resumed.stderr
     assert f"resuming after epoch {finished} of 3" in resumed.stderr
     assert [r["epoch"] for r in _rows(tmp_path / "cut" / "metrics.csv")] == ["1", "2", "3"]

@@ -34,7 +34,10 @@ def test_score_photo_prints_breakdown_table(photos: Path) -> None:
 
 def test_score_folder_json_and_annotated_output(photos: Path, tmp_path: Path) -> None:
     out = tmp_path / "annotated"
-    result = runner.invoke(app, ["score", str(photos), "--json", "--out", str(out)])
+    # ONNX Runtime asked for by name: what `--engine auto` picks depends on the CPU
+    # (tests/edge/inference/test_engine_choice.py)
+    args = ["score", str(photos), "--json", "--out", str(out), "--engine", "onnxruntime"]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.stderr
     reports = json_lines(result.stdout)
     assert [Path(r["input"]).name for r in reports] == sorted(p.name for p in photos.glob("*.jpg"))
@@ -240,20 +243,9 @@ def test_live_loop_replays_and_the_recording_keeps_every_frame(
     office_video: Path, tmp_path: Path
 ) -> None:
     recording = tmp_path / "looped.mp4"
+    looped = ["--loop", "--headless", "--no-realtime", "--max-frames", "100"]
     result = runner.invoke(
-        app,
-        [
-            "live",
-            "--source",
-            str(office_video),
-            "--loop",
-            "--headless",
-            "--no-realtime",
-            "--max-frames",
-            "100",
-            "--record",
-            str(recording),
-        ],
+        app, ["live", "--source", str(office_video), *looped, "--record", str(recording)]
     )
     assert result.exit_code == 0, result.stderr
     assert [json.loads(line)["frame"] for line in result.stdout.splitlines()] == list(range(100))

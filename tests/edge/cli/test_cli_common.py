@@ -101,21 +101,10 @@ def test_the_model_commands_take_the_shared_options_from_one_declaration() -> No
             assert f" {option} " in shown, (command, option)
         for option in missing:
             assert f" {option} " not in shown, (command, option)
+    quick = ["--headless", "--no-realtime", "--max-frames", "2", "--imgsz", "320"]
     live = runner.invoke(
         app,
-        [
-            "live",
-            "--source",
-            "demo",
-            "--headless",
-            "--no-realtime",
-            "--max-frames",
-            "2",
-            "--imgsz",
-            "320",
-            "--conf",
-            "0.9",
-        ],
+        ["live", "--source", "demo", *quick, "--conf", "0.9"],
     )
     assert live.exit_code == 0, live.stderr
     assert {json.loads(line)["model"] for line in live.stdout.splitlines()} == {

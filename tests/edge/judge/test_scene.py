@@ -14,7 +14,7 @@ import pytest
 
 from edge.core.errors import OfficeScoreError
 from edge.core.types import Detections
-from edge.core.vocabulary import CANONICAL_ID, CANONICAL_NAMES, Sight
+from edge.core.vocabulary import CANONICAL_NAMES, Sight
 from edge.inference.modelcard import bundled_dir
 from edge.inference.pipeline import Pipeline
 from edge.judge.check_thresholds import load_check_thresholds
@@ -22,7 +22,7 @@ from edge.judge.rubric import load_rubric, score_counts
 from edge.judge.scene import read_scene
 from edge.video.batch import read_image
 from tests.edge.judge.test_rubric import by_id, counts
-from tests.helpers import DATA, HOMES
+from tests.helpers import DATA, HOMES, placed
 
 HOMES2 = DATA / "homes2"
 OFFICESCORE = [sys.executable, "-m", "officescore"]
@@ -30,16 +30,6 @@ RUBRIC = load_rubric(bundled_dir() / "rubric.toml")
 assert RUBRIC.screens is not None
 SCREENS = RUBRIC.screens
 ALL = Sight(frozenset(CANONICAL_NAMES))
-
-
-def placed(*objects: tuple[str, list[float]]) -> Detections:
-    """Detections of `(name, box)` pairs, at confidence 0.9 each."""
-    return Detections(
-        xyxy=np.array([box for _, box in objects], np.float32).reshape(-1, 4),
-        confidence=np.full(len(objects), 0.9, np.float32),
-        class_id=np.array([CANONICAL_ID[name] for name, _ in objects], np.int32),
-        label=np.array([name for name, _ in objects]),
-    )
 
 
 SCREEN = [200.0, 50.0, 400.0, 200.0]  # 200 px wide

@@ -24,7 +24,7 @@ from tests.helpers import HOMES, REPO
 
 @pytest.fixture(scope="module")
 def page() -> Page:
-    return Page(PipelineConfig())
+    return Page(PipelineConfig())  # an EngineRequest's default engine: ONNX Runtime, on the CPU
 
 
 def test_page_scores_an_uploaded_photo(page: Page, photos: Path) -> None:
