@@ -23,10 +23,6 @@ from edge.inference.engines import Engine, EngineRequest, open_engine
 from edge.inference.modelcard import bundled_dir, verify_sha256
 
 CARDS = "person_models.toml"
-FACE_SCORE = 0.5  # BlazeFace's own threshold
-FACE_NMS_IOU = 0.3
-LANDMARK_PRESENCE = 0.5
-HEAD_MARGIN = 0.1  # the head search starts this share of the box's width above its top
 
 
 def load_cards(path: Path | None = None) -> dict[str, dict[str, Any]]:
@@ -37,7 +33,9 @@ def load_cards(path: Path | None = None) -> dict[str, dict[str, Any]]:
 
 
 class _Model:
-    def __init__(self, card: dict[str, Any], request: EngineRequest) -> None:
+    def __init__(
+        self, card: dict[str, Any], request: EngineRequest, decode: tuple[str, ...] = ()
+    ) -> None:
         path = bundled_dir() / card["file"]
         if not path.is_file():
             raise OfficeScoreError(f"person model not found: {path}")
@@ -45,6 +43,10 @@ class _Model:
         self.engine: Engine = open_engine(request, path)
         self.height, self.width = card["input"]["size"]
         self.low, self.high = card["input"]["range"]
+        self.decode: dict[str, float] = card.get("decode", {})  # the card's decoding numbers
+        missing = [key for key in decode if not isinstance(self.decode.get(key), int | float)]
+        if missing:
+            raise OfficeScoreError(f"person model card {card['file']}: decode lacks {missing[0]!r}")
         self.input_name = self.engine.input_names[0]
 
     def tensor(self, rgb: np.ndarray) -> np.ndarray:
@@ -73,15 +75,18 @@ def blazeface_anchors(size: int = 128) -> np.ndarray:
     return np.concatenate(centres).astype(np.float32)
 
 
-def weighted_nms(boxes: np.ndarray, scores: np.ndarray, points: np.ndarray) -> list[int]:
-    """MediaPipe's blending NMS, simplified: overlapping boxes are averaged, weighted by score.
-    Returns the kept indices; `boxes` and `points` are blended in place."""
+def weighted_nms(
+    boxes: np.ndarray, scores: np.ndarray, points: np.ndarray, iou_above: float
+) -> list[int]:
+    """MediaPipe's blending NMS, simplified: boxes overlapping by more than `iou_above` are
+    averaged, weighted by score. Returns the kept indices; `boxes` and `points` are blended in
+    place."""
     order = list(np.argsort(-scores))
     kept = []
     while order:
         best = order[0]
         iou = box_iou(boxes[best : best + 1], boxes[order])[0]
-        group = [order[i] for i in np.flatnonzero(iou > FACE_NMS_IOU)]
+        group = [order[i] for i in np.flatnonzero(iou > iou_above)]
         weights = scores[group][:, None]
         boxes[best] = (boxes[group] * weights).sum(0) / weights.sum()
         points[best] = (points[group] * weights[:, :, None]).sum(0) / weights.sum()
@@ -95,8 +100,8 @@ class PersonModels:
 
     def __init__(self, request: EngineRequest, cards_path: Path | None = None) -> None:
         cards = load_cards(cards_path)
-        self.detector = _Model(cards["face_detector"], request)
-        self.landmarker = _Model(cards["face_landmarks"], request)
+        self.detector = _Model(cards["face_detector"], request, ("score", "nms_iou", "head_margin"))
+        self.landmarker = _Model(cards["face_landmarks"], request, ("presence",))
         self.segmenter = _Model(cards["segmenter"], request)
         self.segmenter_landscape = _Model(cards["segmenter_landscape"], request)
 
@@ -187,7 +192,7 @@ class PersonModels:
         top, left = pad_top * side / size, pad_left * side / size
         regressors, logits = self.detector.run(square)
         scores = sigmoid(logits[0, :, 0])
-        chosen = np.flatnonzero(scores >= FACE_SCORE)
+        chosen = np.flatnonzero(scores >= self.detector.decode["score"])
         if not len(chosen):
             return []
         raw = regressors[0, chosen] / size
@@ -196,7 +201,7 @@ class PersonModels:
         w, h = raw[:, 2], raw[:, 3]
         boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
         points = raw[:, 4:16].reshape(-1, 6, 2) + centres[:, None, :]
-        kept = weighted_nms(boxes, scores[chosen], points)
+        kept = weighted_nms(boxes, scores[chosen], points, self.detector.decode["nms_iou"])
         offset = np.array([left, top], np.float32)
         faces = [
             Face(
@@ -215,7 +220,8 @@ class PersonModels:
         side = max(x1 - x0, 8.0)
         height, width = rgb.shape[:2]
         left = int(max(min((x0 + x1 - side) / 2, width - side), 0))
-        top = int(max(min(y0 - side * HEAD_MARGIN, height - side), 0))
+        margin = self.detector.decode["head_margin"]  # above the box's top, a share of its width
+        top = int(max(min(y0 - side * margin, height - side), 0))
         crop = rgb[top : top + int(side), left : left + int(side)]
         if min(crop.shape[:2]) < 8:
             return []
@@ -239,7 +245,7 @@ class PersonModels:
         to_crop[:, 2] += size / 2 - scale * np.array(centre)
         crop = cv2.warpAffine(rgb, to_crop, (size, size), flags=cv2.INTER_LINEAR)
         points, presence = self.landmarker.run(crop)
-        if sigmoid(presence.reshape(-1)[:1])[0] < LANDMARK_PRESENCE:
+        if sigmoid(presence.reshape(-1)[:1])[0] < self.landmarker.decode["presence"]:
             return None
         points = points.reshape(-1, 3).astype(np.float32)
         back = cv2.invertAffineTransform(to_crop)

@@ -51,6 +51,7 @@ class LiveSummary:
     interrupted: bool = False
     lost: str | None = None
     last: Result | None = None  # the last scored (or checked) frame
+    ends_with_score: bool = True  # the check ends with its verdict instead
     displayed: int = 0  # frames shown or recorded; more than `frames` when inference is slower
     stage_p50_ms: dict[str, float] = field(default_factory=dict)
     result_age_p50_ms: float = 0.0  # from a frame's capture to its result being out
@@ -75,7 +76,7 @@ class LiveSummary:
         stages = " ".join(f"{k} {v:.1f}" for k, v in self.stage_p50_ms.items())
         last = self.last
         final = last.score.value if last and last.score else "n/a"
-        score = "" if last and last.check else f"final score {final}; "
+        score = f"final score {final}; " if self.ends_with_score else ""
         ending = "stopped by user" if self.interrupted else "done"
         replays = f", {plural(self.replays, 'replay')}" if self.replays else ""
         return (
@@ -242,13 +243,18 @@ class _Run:
     """One run's sinks and counters: each result is counted, timed and emitted once."""
 
     def __init__(
-        self, config: LiveConfig, sinks: Sinks, source: FrameSource, engine: EngineAway
+        self,
+        config: LiveConfig,
+        sinks: Sinks,
+        source: FrameSource,
+        engine: EngineAway,
+        stage: Stage,
     ) -> None:
         self.config, self.sinks, self.source, self.engine = config, sinks, source, engine
-        self.summary = LiveSummary(source=source.name)
+        self.provider = stage.pipeline.provider  # shown in the window's status line
+        self.summary = LiveSummary(source=source.name, ends_with_score=stage.ends_with_score)
         self.timings: deque[Mapping[str, float]] = deque(maxlen=TIMING_WINDOW)
         self.ages: deque[float] = deque(maxlen=TIMING_WINDOW)
-        self.provider = ""
 
     def take(self, judged: Judged, **extra_ms: float) -> None:
         frame, result = judged
@@ -304,8 +310,7 @@ def run_live(
         json_lines=config.json_lines,
         records_every_s=stage.records_every_s,
     )
-    run = _Run(config, sinks, source, engine)
-    run.provider = pipeline.provider
+    run = _Run(config, sinks, source, engine, stage)
     flow = FrameFlow(stage, source.name, engine)
     try:
         with source:
@@ -327,21 +332,27 @@ def run_live(
 
 
 def _run_serially(source: FrameSource, flow: FrameFlow, run: _Run) -> None:
-    """Every frame through the stage; each result drawn on its own frame."""
+    """Every frame through the stage; each result drawn on its own frame. Frames still in the
+    stage at the end are taken too (drawn unless the window was closed)."""
     waited_since = time.perf_counter()
     captured_ms: dict[int, float] = {}
+    shown = True
     try:
         for frame in source.frames():
             captured_ms[frame.index] = (time.perf_counter() - waited_since) * 1e3
             for judged in flow.push(frame):
-                if not _show_and_take(judged, captured_ms.pop(judged[0].index), run):
+                shown = _show_and_take(judged, captured_ms.pop(judged[0].index), run)
+                if not shown:
                     return
             if run.enough(flow.pushed):
                 return
             waited_since = time.perf_counter()
     finally:
         for judged in flow.drain():
-            _show_and_take(judged, captured_ms.pop(judged[0].index), run)
+            if shown:
+                _show_and_take(judged, captured_ms.pop(judged[0].index), run)
+            else:
+                run.take(judged, capture=captured_ms.pop(judged[0].index))
 
 
 def _show_and_take(judged: Judged, capture_ms: float, run: _Run) -> bool:

@@ -30,6 +30,7 @@ class Stage(Protocol):
     depth: int  # frames in flight before the first result comes out
     records_every_s: float  # headless: a JSON line per frame (0), or one per so many seconds
     verb: str  # "scoring" or "checking", for the notice that starts a run
+    ends_with_score: bool  # the closing line names the final score (the check: its verdict)
 
     def submit(self, frame: Frame, source: str) -> Pending:
         """Start on `frame`; the detector may run here, the rest beside. EngineUnavailable
@@ -57,6 +58,7 @@ class ScoreStage:
     depth = 0
     records_every_s = 0.0
     verb = "scoring"
+    ends_with_score = True
 
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
@@ -75,6 +77,7 @@ class CheckStage:
     depth = 1
     records_every_s = 1.0
     verb = "checking"
+    ends_with_score = False
 
     def __init__(self, checker: Checker) -> None:
         self.checker = checker

@@ -113,6 +113,14 @@ def test_a_person_model_that_is_not_the_bundled_file_is_refused(tmp_path: Path) 
         PersonModels(EngineRequest(), changed)
 
 
+def test_a_card_without_its_decoding_numbers_is_one_line(tmp_path: Path) -> None:
+    cards = (bundled_dir() / "person_models.toml").read_text()
+    changed = tmp_path / "person_models.toml"
+    changed.write_text(cards.replace("decode = { presence = 0.5 }", "decode = {}", 1))
+    with pytest.raises(OfficeScoreError, match=r"face_landmark.onnx: decode lacks 'presence'"):
+        PersonModels(EngineRequest(), changed)
+
+
 def test_the_runtime_never_loads_tensorflow_or_mediapipe() -> None:
     code = (
         "import sys, numpy as np\n"
