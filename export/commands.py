@@ -256,12 +256,15 @@ def evaluate(
     from rich.console import Console
     from rich.progress import Progress
 
+    from edge.inference.engines import EngineRequest
+
     if coco is None and ratings is None:
         with user_errors():
             raise OfficeScoreError("give --coco annotations for mAP, --ratings, or both")
     output: dict[str, object] = {}
     with user_errors(), optional_dependencies():
         model_path = resolve_model(model, say)
+        engine = EngineRequest(device=device.value)
         if coco is not None:
             from export.evaluate import EvaluateRequest, run_evaluation
 
@@ -271,7 +274,7 @@ def evaluate(
                 images=images,
                 torchscript=torchscript,
                 card=card,
-                device=device.value,
+                engine=engine,
                 conf=conf,
                 imgsz=imgsz,
             )
@@ -284,7 +287,6 @@ def evaluate(
             if not json_output:
                 print_map(report, coco)
         if ratings is not None:
-            from edge.inference.engines import EngineRequest
             from edge.inference.pipeline import Pipeline, PipelineConfig
             from edge.inference.session import SessionConfig
             from edge.runs.calibration import calibrate, read_ratings
@@ -293,7 +295,7 @@ def evaluate(
                 model_path=model_path,
                 card_path=card,
                 imgsz=imgsz,
-                request=EngineRequest(device=device.value),
+                request=engine,
             )
             calibration = calibrate(
                 Pipeline(PipelineConfig(session=session)),

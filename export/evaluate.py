@@ -32,7 +32,7 @@ class EvaluateRequest:
     images: Path
     torchscript: Path | None = None
     card: Path | None = None
-    device: str = "auto"
+    engine: EngineRequest = field(default_factory=EngineRequest)  # how the ONNX model runs
     conf: float = 0.05
     imgsz: int | None = None
 
@@ -214,7 +214,7 @@ def evaluate_onnx(
             model_path=request.model,
             card_path=request.card,
             imgsz=request.imgsz,
-            request=EngineRequest(device=request.device),
+            request=request.engine,
         )
     )
     categories = category_ids(detector.card.labels, ground_truth)

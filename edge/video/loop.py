@@ -199,7 +199,7 @@ class EngineAway:
 
 
 class FrameFlow:
-    """Frames into the stage, results out in frame order, `stage.depth` frames in flight.
+    """Frames into the stage, results out in frame order, `stage.traits.depth` frames in flight.
     While the engine is away a frame is passed on unscored, saying why."""
 
     def __init__(self, stage: Stage, source: str, engine: EngineAway) -> None:
@@ -217,7 +217,7 @@ class FrameFlow:
                 self.engine.failed(error)
         self._in_flight.append((frame, pending))
         done = []
-        while len(self._in_flight) > self.stage.depth:
+        while len(self._in_flight) > self.stage.traits.depth:
             done.append(self._resolve(*self._in_flight.popleft()))
         return done
 
@@ -252,7 +252,7 @@ class _Run:
     ) -> None:
         self.config, self.sinks, self.source, self.engine = config, sinks, source, engine
         self.provider = stage.pipeline.provider  # shown in the window's status line
-        self.summary = LiveSummary(source=source.name, ends_with_score=stage.ends_with_score)
+        self.summary = LiveSummary(source=source.name, ends_with_score=stage.traits.ends_with_score)
         self.timings: deque[Mapping[str, float]] = deque(maxlen=TIMING_WINDOW)
         self.ages: deque[float] = deque(maxlen=TIMING_WINDOW)
 
@@ -299,7 +299,7 @@ def run_live(
         headless = True
     source = open_live_source(config.source, config.realtime, notice, config.loop)
     pipeline = stage.pipeline
-    notice(f"{stage.verb} {source.name} with {pipeline.model_name} on {pipeline.provider}")
+    notice(f"{stage.traits.verb} {source.name} with {pipeline.model_name} on {pipeline.provider}")
     engine = EngineAway(notice)
     sinks = Sinks(
         out,
@@ -308,7 +308,7 @@ def run_live(
         window=not headless,
         record=config.record,
         json_lines=config.json_lines,
-        records_every_s=stage.records_every_s,
+        records_every_s=stage.traits.records_every_s,
     )
     run = _Run(config, sinks, source, engine, stage)
     flow = FrameFlow(stage, source.name, engine)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from edge.core.results import Result
@@ -25,12 +25,19 @@ REDETECT_FACES_EVERY = 15  # frames
 Pending = Callable[[], Result]
 
 
-class Stage(Protocol):
-    pipeline: Pipeline
+@dataclass(frozen=True)
+class StageTraits:
+    """How the runner treats a stage."""
+
     depth: int  # frames in flight before the first result comes out
     records_every_s: float  # headless: a JSON line per frame (0), or one per so many seconds
     verb: str  # "scoring" or "checking", for the notice that starts a run
     ends_with_score: bool  # the closing line names the final score (the check: its verdict)
+
+
+class Stage(Protocol):
+    pipeline: Pipeline
+    traits: StageTraits
 
     def submit(self, frame: Frame, source: str) -> Pending:
         """Start on `frame`; the detector may run here, the rest beside. EngineUnavailable
@@ -55,10 +62,7 @@ def scored(
 class ScoreStage:
     """The office score, smoothed over time; one frame at a time."""
 
-    depth = 0
-    records_every_s = 0.0
-    verb = "scoring"
-    ends_with_score = True
+    traits = StageTraits(depth=0, records_every_s=0.0, verb="scoring", ends_with_score=True)
 
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
@@ -74,10 +78,7 @@ class CheckStage:
     frame before run beside it (one thread each), so the check keeps most of the detector's
     frame rate. The verdict is rolled over the last `window_s` seconds, in frame order."""
 
-    depth = 1
-    records_every_s = 1.0
-    verb = "checking"
-    ends_with_score = False
+    traits = StageTraits(depth=1, records_every_s=1.0, verb="checking", ends_with_score=False)
 
     def __init__(self, checker: Checker) -> None:
         self.checker = checker
