@@ -122,8 +122,9 @@ def bench(
     from edge.video.capture import DEMO_CLIP
 
     with user_errors(), optional_dependencies():
-        sizes = [parse_size(s) for s in size or ["480x640"]]
-        if None in sizes:
+        parsed = [parse_size(s) for s in size or ["480x640"]]
+        sizes = [s for s in parsed if s is not None]
+        if len(sizes) < len(parsed):
             raise OfficeScoreError("bench needs concrete sizes, not dynamic")
         thread_counts = threads or [2]
         request = EngineRequest(
@@ -139,7 +140,7 @@ def bench(
             rows=latency_rows(
                 models=models,
                 torchscript=torchscript,
-                sizes=[s for s in sizes if s is not None],
+                sizes=sizes,
                 threads=thread_counts,
                 input_sizes=list(imgsz) if imgsz else [None],
                 engines=engine_rows(engine, precision),

@@ -20,6 +20,7 @@ from edge.inference.pipeline import Pipeline, PipelineConfig
 from edge.judge.background_rules import check_frame
 from edge.judge.check_thresholds import CheckThresholds, load_check_thresholds
 from edge.judge.frame_facts import ImageFacts, image_facts
+from edge.judge.places import Place
 from edge.judge.rubric import load_rubric
 
 Looked = tuple[Person, ImageFacts]  # what the person models saw, and the picture's statistics
@@ -45,15 +46,16 @@ class Checker:
         self.person_models = PersonModels(request)
         self.beside = ThreadPoolExecutor(1, thread_name_prefix="person-models")
         self._closer: tuple[Person, Person] | None = None  # the last look, looked at closer
-        self.thresholds = load_check_thresholds(
-            config.thresholds or bundled_dir() / "check.toml", self.pipeline.rubric.places
-        )
+        self.thresholds = self.load_thresholds(config.thresholds, self.pipeline.rubric.places)
 
     @staticmethod
-    def load_thresholds(path: Path | None) -> CheckThresholds:
-        """The check's thresholds (default: bundled) with the bundled rubric's private places,
-        without loading a model (`check --explain`)."""
-        places = load_rubric(bundled_dir() / "rubric.toml").places
+    def load_thresholds(
+        path: Path | None, places: tuple[Place, ...] | None = None
+    ) -> CheckThresholds:
+        """The check's thresholds (default: bundled) with the private `places` (default: the
+        bundled rubric's, so `check --explain` loads no model)."""
+        if places is None:
+            places = load_rubric(bundled_dir() / "rubric.toml").places
         return load_check_thresholds(path or bundled_dir() / "check.toml", places)
 
     def check(
@@ -111,9 +113,6 @@ class Checker:
             "check": (time.perf_counter() - started) * 1e3,
         }
         return replace(scored, check=report, person=person, timings_ms=timings)
-
-    def close(self) -> None:
-        self.beside.shutdown(wait=True)
 
 
 def _earlier(look: Future[Looked] | None) -> Looked | None:

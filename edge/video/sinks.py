@@ -67,9 +67,8 @@ class Sinks:
         self.out.flush()
 
     def show(self, image: np.ndarray, result: Result | None, status: str) -> bool:
-        """Draw `result` on `image`, record and show it; False once the user closed the window."""
-        if not self.draws:
-            return True
+        """Draw `result` on `image`, record and show it (where `draws`); False once the user
+        closed the window."""
         if result is not None and result.check is not None:
             drawn = draw_check_panel(image, result.detections, result.check, result.person)
         elif result is not None and result.score is not None:

@@ -99,9 +99,9 @@ class CheckStage:
         )
         return judged.result
 
-    def _judge(self, frame: Frame, scored: Result, looked: Future[Looked], fresh: bool) -> Result:
+    def _judge(self, frame: Frame, detected: Result, looked: Future[Looked], fresh: bool) -> Result:
         """On the person models' thread, so the rolling verdict sees frames in order."""
-        result = self.checker.judge(frame.image, scored, looked, fresh)
+        result = self.checker.judge(frame.image, detected, looked, fresh)
         assert result.check is not None
         rolled = self.rolling.update(result.check, frame.timestamp, frame.index)
         return replace(result, check=rolled)
